@@ -1,0 +1,64 @@
+"""Shared pytest fixtures: a trained digits model and an untrained resnet20, exported and
+compiled to IR once per session, for the front-end, HLS and RTL tests alike."""
+from __future__ import annotations
+
+import os
+import warnings
+
+import pytest
+
+os.environ.setdefault("ORT_LOGGING_LEVEL", "3")
+warnings.filterwarnings("ignore")
+
+
+@pytest.fixture(scope="session")
+def digits_run(tmp_path_factory):
+    """(run_dir, metrics) of the digits preset trained with its default settings."""
+    from hfn_hls.train import train
+
+    run = tmp_path_factory.mktemp("digits_run")
+    metrics = train("digits", run, threads=2, progress=False)
+    return run, metrics
+
+
+@pytest.fixture(scope="session")
+def digits_onnx(digits_run, tmp_path_factory):
+    from hfn_hls.export import export_model
+    from hfn_hls.train import load_checkpoint
+
+    out = tmp_path_factory.mktemp("digits_onnx") / "model.onnx"
+    return export_model(load_checkpoint(digits_run[0]), out)
+
+
+@pytest.fixture(scope="session")
+def digits_ir(digits_onnx):
+    from hfn_hls.ir.build import build_ir
+
+    return build_ir(digits_onnx)
+
+
+@pytest.fixture(scope="session")
+def digits_test_codes(digits_ir):
+    """(codes NHWC, labels) of the digits test split, quantised with the model's scale."""
+    from hfn_hls.data import load_dataset
+    from hfn_hls.golden import GoldenModel
+
+    d = load_dataset("digits")
+    return GoldenModel(digits_ir).quantize_input(d.x_test.transpose(0, 2, 3, 1)), d.y_test
+
+
+@pytest.fixture(scope="session")
+def resnet20_onnx(tmp_path_factory):
+    from hfn_hls.export import export_model
+    from hfn_hls.train import init_model
+
+    run = tmp_path_factory.mktemp("resnet20_run")
+    model = init_model("resnet20", run)
+    return export_model(model, run / "model.onnx")
+
+
+@pytest.fixture(scope="session")
+def resnet20_ir(resnet20_onnx):
+    from hfn_hls.ir.build import build_ir
+
+    return build_ir(resnet20_onnx)

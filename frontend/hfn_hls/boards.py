@@ -1,0 +1,57 @@
+"""Board descriptions: one JSON file per board in the repository's ``boards/`` folder.
+
+Keys: name, description, part, family (Yosys ``synth_xilinx -family``: xc7 | xcup),
+flow (zynq | alveo), clock_mhz, resources {lut, ff, bram_18k, uram, dsp}, driver
+(pynq | xrt), ps (Zynq processing-system IP) or platform (Alveo).  See README "Boards".
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import HfnError
+from .paths import BOARDS_DIR
+
+
+REQUIRED = ("name", "part", "family", "flow", "clock_mhz", "resources")
+RESOURCES = ("lut", "ff", "bram_18k", "uram", "dsp")
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    part: str
+    family: str
+    flow: str
+    clock_mhz: float
+    resources: dict
+    data: dict
+
+    def get(self, key: str, default=None):
+        return self.data.get(key, default)
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in BOARDS_DIR.glob("*.json"))
+
+
+def load_board(name_or_path: str) -> Board:
+    """A board by name (``pynq-z2``) or by path to a JSON file of the same form."""
+    p = Path(name_or_path)
+    if p.suffix != ".json":
+        p = BOARDS_DIR / f"{name_or_path}.json"
+    if not p.is_file():
+        raise HfnError(f"board {name_or_path!r}", "unknown board",
+                       f"choose one of: {', '.join(available())}, or give a board JSON file")
+    try:
+        d = json.loads(p.read_text())
+    except json.JSONDecodeError as e:
+        raise HfnError(str(p), f"not valid JSON ({e})", "fix the board file") from None
+    missing = [k for k in REQUIRED if k not in d] + \
+        [f"resources.{k}" for k in RESOURCES if k not in d.get("resources", {})]
+    if missing:
+        raise HfnError(str(p), f"board file lacks {', '.join(missing)}",
+                       "see README 'Boards' for the keys")
+    return Board(d["name"], d["part"], d["family"], d["flow"], float(d["clock_mhz"]),
+                 dict(d["resources"]), d)

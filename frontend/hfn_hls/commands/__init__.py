@@ -1,0 +1,1 @@
+"""Sub-commands of ``hfn-hls``; see ``hfn_hls.cli``."""

@@ -1,0 +1,1 @@
+"""The HFN IR: model (Graph), construction from QONNX (build), ranges, random graphs."""

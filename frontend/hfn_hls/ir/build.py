@@ -1,0 +1,71 @@
+"""QONNX file -> verified HFN IR: the pass pipeline of docs/ir.md."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import onnx
+
+from ..errors import HfnError
+from ..export import read_metadata
+from .model import Graph
+from .passes.extract import ExtractIntegerGraph
+from .passes.ir_passes import DetectFolds, InferRanges, StripCallIndices, VerifyWeights
+from .passes.onnx_checks import CheckHfnMetadata, CheckSupportedOps
+
+
+def load_onnx(path: str | Path):
+    """Read an ONNX file into a qonnx ModelWrapper, or fail with a clear message."""
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    p = Path(path)
+    if not p.is_file():
+        raise HfnError(str(p), "file not found", "give the path of a model.onnx")
+    try:
+        proto = onnx.load(str(p))
+        onnx.checker.check_model(proto)
+    except Exception as e:
+        raise HfnError(str(p), f"not a valid ONNX model ({type(e).__name__})",
+                       "export one with 'hfn-hls export RUN/ -o model.onnx'") from None
+    if not proto.graph.node:
+        raise HfnError(str(p), "the ONNX graph is empty", "export the model again")
+    return ModelWrapper(proto)
+
+
+def cleanup(model):
+    """qonnx's own clean-up: shapes, constant folding, unique readable names."""
+    from qonnx.util.cleanup import cleanup_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return cleanup_model(model)
+
+
+def build_ir(path: str | Path) -> Graph:
+    """The full pipeline: load, check, clean, extract, verify, fold, ranges."""
+    where = str(path)
+    model = load_onnx(path)
+    model = model.transform(CheckHfnMetadata(where))
+    meta = read_metadata(model.model)
+    model = model.transform(CheckSupportedOps(where))
+    try:
+        model = cleanup(model)
+    except HfnError:
+        raise
+    except Exception as e:
+        raise HfnError(where, f"qonnx could not clean up the graph ({type(e).__name__}: {e})",
+                       "export the model again with 'hfn-hls export'") from None
+    flat = ExtractIntegerGraph(where, meta).apply(model)
+    graph = flat.graph
+    for p in (VerifyWeights(where, meta, flat.call_weights), DetectFolds(where, meta),
+              StripCallIndices(), InferRanges()):
+        graph, _ = p.apply(graph)
+    graph.input_tensor.scale = flat.input_scale
+    graph.meta = {
+        "preset": meta.get("preset"), "dataset": meta.get("dataset"),
+        "model_seed": meta["model_seed"], "act_bits": meta.get("act_bits"),
+        "res_bits": meta.get("res_bits"), "k": meta.get("k"), "classes": meta["classes"],
+        "input_scale": flat.input_scale, "output_scale": flat.output_scale,
+        "origin": Path(path).name,
+    }
+    return graph

@@ -1,0 +1,176 @@
+"""On-chip memory figures of a network: per layer and in total.
+
+Two views:
+- **hardware**: what hfn-hls puts on chip — 1 mask bit per unique weight, a 32-bit LFSR
+  start state per output channel, requantisation thresholds (exact widths from the IR
+  when a model is given, estimated from the preset otherwise) — against the same
+  network with stored weights in fp32 and int8;
+- **reference convention**: the HFN reference code's ``utils/profiling.py::
+  estimate_params_size`` (github Lopez-Angel/hidden-fold-networks):
+  ``hidden = 32 (seed) + 1 bit per conv weight + 32 bits per learned BN gamma and beta``,
+  ``dense = 32 bits per conv weight and per learned BN gamma, beta``; MB = 8e6 bits;
+  conv weights of a folded block counted once; non-affine BN and running statistics not
+  counted.  Dense baselines have affine BN everywhere.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .ir.model import Graph, range_bits
+from .models.presets import DATASETS, Preset
+from .models.resnet import plan_blocks
+
+MB_BITS = 8_000_000
+
+
+@dataclass
+class LayerCount:
+    name: str
+    shape: list[int]          # [co, kh, kw, ci]
+    calls: int                # how often it runs per inference (fold iterations)
+    bn_affine_params: int     # learned gamma + beta following this conv (all iterations)
+
+    @property
+    def weights(self) -> int:
+        co, kh, kw, ci = self.shape
+        return co * kh * kw * ci
+
+
+def preset_layers(p: Preset) -> list[LayerCount]:
+    """Unique conv layers of a preset, in forward order, with their learned BN params."""
+    c_in, h, w, classes, stem = DATASETS[p.dataset]
+    dense = not p.hfn
+    layers = []
+    k = 7 if stem == "imagenet" else 3
+    layers.append(LayerCount("stem", [p.stem_width, k, k, c_in], 1,
+                             2 * p.stem_width if dense else 0))
+    for bi, b in enumerate(x for stage in plan_blocks(p) for x in stage):
+        n = b.iterations
+        affine = dense or b.folded
+        if p.block == "basic":
+            specs = [(b.out_ch, 3, b.in_ch), (b.out_ch, 3, b.out_ch)]
+        else:
+            specs = [(b.mid_ch, 1, b.in_ch), (b.mid_ch, 3, b.mid_ch), (b.out_ch, 1, b.mid_ch)]
+        for i, (co, kk, ci) in enumerate(specs):
+            layers.append(LayerCount(f"blocks.{bi}.convs.{i}", [co, kk, kk, ci], n,
+                                     2 * co * n if affine else 0))
+        if b.projection:
+            layers.append(LayerCount(f"blocks.{bi}.shortcut", [b.out_ch, 1, 1, b.in_ch], 1,
+                                     2 * b.out_ch if dense else 0))
+    last = plan_blocks(p)[-1][-1].out_ch
+    layers.append(LayerCount("fc", [classes, 1, 1, last], 1, 0))
+    return layers
+
+
+def reference_sizes(layers: list[LayerCount]) -> dict:
+    """The reference code's figures (see module docstring)."""
+    conv = sum(l.weights for l in layers)
+    bn = sum(l.bn_affine_params for l in layers)
+    return {"conv_weights": conv, "bn_params": bn,
+            "hidden_mb": (32 + conv + 32 * bn) / MB_BITS,
+            "dense_mb": 32 * (conv + bn) / MB_BITS}
+
+
+def _requant_bits_graph(graph: Graph) -> dict[str, int]:
+    """Threshold-ROM bits attributed to the conv layer whose output they requantise."""
+    producer = {}
+    for op in graph.walk():
+        producer[op.output] = op
+    bits: dict[str, int] = {}
+    for op in graph.walk():
+        if op.kind != "requant":
+            continue
+        src = graph.tensors[op.inputs[0]]
+        width = range_bits(src.lo, src.hi + 1) + 1
+        sets = op.attrs["sets"]
+        n = sum(len(s["thresholds"]) * len(s["thresholds"][0]) * width + len(s["direction"])
+                for s in sets)
+        p = producer.get(op.inputs[0])
+        owner = p.attrs["layer"] if p is not None and p.kind == "conv" else "(residual)"
+        bits[owner] = bits.get(owner, 0) + n
+    return bits
+
+
+def _row(name, shape, calls, requant_bits, estimated) -> dict:
+    co, kh, kw, ci = shape
+    n = co * kh * kw * ci
+    return {"name": name, "shape": shape, "calls": calls, "unique_weights": n,
+            "mask_bits": n, "lfsr_state_bits": 32 * co, "requant_bits": requant_bits,
+            "requant_bits_estimated": estimated, "dense_fp32_bits": 32 * n,
+            "dense_int8_bits": 8 * n, "macs_per_call": None}
+
+
+def _totals(rows: list[dict]) -> dict:
+    t = {k: sum(r[k] for r in rows) for k in ("unique_weights", "mask_bits", "lfsr_state_bits",
+                                               "requant_bits", "dense_fp32_bits",
+                                               "dense_int8_bits")}
+    t["on_chip_bits"] = t["mask_bits"] + t["lfsr_state_bits"] + t["requant_bits"]
+    t["ratio_fp32"] = t["dense_fp32_bits"] / t["on_chip_bits"]
+    t["ratio_int8"] = t["dense_int8_bits"] / t["on_chip_bits"]
+    return t
+
+
+def report_preset(p: Preset) -> dict:
+    layers = preset_layers(p)
+    rows = []
+    levels_act, levels_res = (1 << p.act_bits) - 1, (1 << p.res_bits) - 1
+    for l in layers:
+        co, kh, kw, ci = l.shape
+        if l.name == "fc":
+            rq = 0
+        else:
+            # estimated: thresholds of the requant after this conv, accumulator width from
+            # the worst case K * max code, one set per iteration
+            acc = range_bits(-(kh * kw * ci) * levels_act, (kh * kw * ci) * levels_act + 1) + 1
+            last = l.name.endswith("shortcut") or l.name.endswith(
+                f"convs.{1 if p.block == 'basic' else 2}")
+            rq = co * (levels_res if last else levels_act) * acc * l.calls
+        rows.append(_row(l.name, l.shape, l.calls, rq, True))
+    return {"model": p.name, "dataset": p.dataset, "hfn": p.hfn, "source": "preset",
+            "layers": rows, "totals": _totals(rows), **reference_sizes(layers)}
+
+
+def report_graph(graph: Graph, preset: Preset | None) -> dict:
+    rq = _requant_bits_graph(graph)
+    calls = {}
+    for op in graph.ops:
+        body = op.body if op.kind == "fold" else [op]
+        n = op.attrs.get("iterations", 1) if op.kind == "fold" else 1
+        for b in body:
+            if b.kind == "conv":
+                calls[b.attrs["layer"]] = calls.get(b.attrs["layer"], 0) + n
+    rows = [_row(name, list(l.shape), calls.get(name, 1), rq.get(name, 0), False)
+            for name, l in graph.layers.items()]
+    if "(residual)" in rq:
+        rows.append({"name": "(residual requant)", "shape": [], "calls": 1,
+                     "unique_weights": 0, "mask_bits": 0, "lfsr_state_bits": 0,
+                     "requant_bits": rq["(residual)"], "requant_bits_estimated": False,
+                     "dense_fp32_bits": 0, "dense_int8_bits": 0, "macs_per_call": None})
+    out = {"model": graph.name, "dataset": graph.meta.get("dataset"), "hfn": True,
+           "source": "model", "layers": rows, "totals": _totals(rows)}
+    if preset is not None:
+        out.update(reference_sizes(preset_layers(preset)))
+    return out
+
+
+def format_report(r: dict) -> str:
+    lines = [f"{r['model']} ({r['dataset']}): on-chip model storage"
+             + (" (requantisation estimated from the preset)" if r["source"] == "preset" else "")]
+    hdr = f"{'layer':28s} {'shape':>18s} {'calls':>5s} {'mask bits':>11s} {'lfsr bits':>10s} " \
+          f"{'requant bits':>12s} {'fp32 bits':>12s}"
+    lines += [hdr, "-" * len(hdr)]
+    for row in r["layers"]:
+        shape = "x".join(map(str, row["shape"]))
+        lines.append(f"{row['name'][:28]:28s} {shape:>18s} {row['calls']:5d} "
+                     f"{row['mask_bits']:11d} {row['lfsr_state_bits']:10d} "
+                     f"{row['requant_bits']:12d} {row['dense_fp32_bits']:12d}")
+    t = r["totals"]
+    lines += ["-" * len(hdr),
+              f"on chip: {t['on_chip_bits']} bits = {t['on_chip_bits'] / 8e6:.4f} MB  "
+              f"(dense fp32 {t['dense_fp32_bits'] / 8e6:.4f} MB: {t['ratio_fp32']:.1f}x; "
+              f"int8 {t['dense_int8_bits'] / 8e6:.4f} MB: {t['ratio_int8']:.1f}x)"]
+    if "hidden_mb" in r:
+        lines.append(f"reference convention (estimate_params_size): hidden {r['hidden_mb']:.6f} "
+                     f"MB, dense {r['dense_mb']:.6f} MB ({r['conv_weights']} conv weights, "
+                     f"{r['bn_params']} learned BN parameters)")
+    return "\n".join(lines)
