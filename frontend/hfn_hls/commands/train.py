@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 NAME = "train"
 HELP = "train (search the supermask of) an HFN model"
@@ -34,5 +35,6 @@ def run(args) -> int:
               epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
               model_seed=args.model_seed, seed=args.seed, threads=args.threads,
               progress=not args.no_progress, act_bits=args.act_bits, k=args.k)
-    print(json.dumps(m, indent=1, sort_keys=True))
+    if os.environ.get("RANK", "0") == "0":
+        print(json.dumps(m, indent=1, sort_keys=True))
     return 0
