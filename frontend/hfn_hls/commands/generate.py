@@ -1,0 +1,53 @@
+"""``hfn-hls generate``: a Vitis HLS project (and the RTL beside it) for one board."""
+from __future__ import annotations
+
+NAME = "generate"
+HELP = "write the HLS C++ project (firmware, testbench, tb_data, build_prj.tcl) for a board"
+
+
+def add_arguments(p) -> None:
+    from ..lanes import DEFAULT
+
+    p.add_argument("model", help="model.onnx (QONNX export) or an IR JSON file")
+    p.add_argument("-o", "--output", required=True, metavar="PRJ", help="project directory")
+    p.add_argument("--board", default="pynq-z2", help="board name or board JSON (default pynq-z2)")
+    p.add_argument("--lanes", default=DEFAULT,
+                   help=f"MAC lanes: N (power of two) or P_OUTxP_IN (default {DEFAULT})")
+    p.add_argument("--force", action="store_true", help="replace a non-empty PRJ directory")
+    p.add_argument("--inputs", metavar="FILE.npy",
+                   help="input codes (N, H, W, C) for tb_data (default: pseudo-random codes)")
+    p.add_argument("--vectors", type=int, metavar="N",
+                   help="number of test vectors in tb_data (default 200, or all of --inputs)")
+
+
+def run(args) -> int:
+    import time
+    from pathlib import Path
+
+    from ..boards import load_board
+    from ..errors import HfnError
+    from ..hls.writer import load_inputs, write_project
+    from ..lanes import parse_lanes
+    from ._common import load_graph
+
+    t0 = time.perf_counter()
+    if args.vectors is not None and args.vectors < 1:
+        raise HfnError(f"--vectors {args.vectors}", "must be at least 1", "give a positive count")
+    board = load_board(args.board)
+    lanes = parse_lanes(args.lanes)
+    if not Path(args.model).is_file():
+        raise HfnError(args.model, "file not found", "give a model.onnx or an IR JSON file")
+    graph = load_graph(args.model)
+    inputs = load_inputs(Path(args.inputs), graph) if args.inputs else None
+    prj = write_project(graph, board, lanes, args.output, force=args.force, inputs=inputs,
+                        vectors=args.vectors)
+    est = prj["estimate"]
+    use = prj["usage"]
+    print(f"wrote {args.output}: {graph.name} for {board.name} ({board.part}, "
+          f"{board.clock_mhz:g} MHz), lanes {lanes}, {prj['tb_vectors']} test vectors "
+          f"in {time.perf_counter() - t0:.1f} s")
+    print("  storage bits: " + ", ".join(f"{k} {v}" for k, v in sorted(est["storage_bits"].items()))
+          + f" (total {est['storage_bits_total']})")
+    print(f"  estimate: BRAM_18K {est['bram_18k']} ({use['bram_18k']:.0%}), LUT {est['lut']} "
+          f"({use['lut']:.0%}), FF {est['ff']} ({use['ff']:.0%}), DSP 0")
+    return 0

@@ -1,0 +1,14 @@
+"""The HLS C++ backend: IR -> Vitis HLS project (writer), g++ C simulation (csim).
+
+``write_project(graph, board, lanes, out)`` writes a project; ``run_csim(prj)`` runs its
+testbench; ``HlsModel(prj).compile().predict(codes)`` calls the C++ through ctypes.
+See docs/hls.md.
+"""
+from __future__ import annotations
+
+from .csim import HlsModel, run_csim
+from .estimate import estimate
+from .plan import make_plan
+from .writer import write_project
+
+__all__ = ["HlsModel", "estimate", "make_plan", "run_csim", "write_project"]

@@ -1,0 +1,120 @@
+"""Resource estimate of a plan against a board: on-chip storage by kind, BRAM blocks, LUTs,
+FFs, DSPs.  It is a model, not synthesis: constants are documented in docs/hls.md and
+chosen to err on the large side.  The writer refuses a design that does not fit.
+"""
+from __future__ import annotations
+
+from ..boards import Board, available, load_board
+from ..errors import HfnError
+from ..ir.model import Graph
+from ..lanes import Lanes
+from .plan import Plan, make_plan, native
+
+BRAM_BITS = 18 * 1024
+URAM_AS_BRAM = 16                  # one 288 Kbit URAM ~ 16 BRAM_18K
+LUTRAM_MAX_BITS = 1024             # smaller memories go to LUTs / registers
+_BRAM_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
+LUT_PER_ACC_BIT = 1                # one add/sub/skip lane: ~1 LUT per accumulator bit
+LUT_CONTROL = 300                  # per function instance: counters, address arithmetic
+LUT_PER_THR_BIT = 2                # one bisection comparator step per bit
+
+
+def bram_blocks(depth: int, width: int) -> int:
+    """BRAM_18K blocks for one memory of depth x width (best aspect ratio)."""
+    if depth * width <= LUTRAM_MAX_BITS:
+        return 0
+    return min(-(-width // w) * -(-depth // d) for d, w in _BRAM_SHAPES)
+
+
+def lutram(depth: int, width: int) -> int:
+    """LUTs of a memory small enough for distributed RAM (64 bits per LUT)."""
+    bits = depth * width
+    return -(-bits // 64) if bits <= LUTRAM_MAX_BITS else 0
+
+
+def estimate(plan: Plan) -> dict:
+    """Storage bits by kind (exact widths and as declared in C), BRAM, LUT, FF, DSP."""
+    bits = {"mask": 0, "lfsr_states": 0, "thresholds": 0, "feature_maps": 0}
+    declared = dict(bits)
+    bram = lut = ff = 0
+    unique_weights = sum(l.size for l in plan.graph.layers.values())
+    for c in plan.convs:
+        words = c.co * c.kc
+        bits["mask"] += words * c.p_in
+        declared["mask"] += words * native(0, (1 << c.p_in) - 1)[1]
+        bits["lfsr_states"] += 32 * c.co
+        declared["lfsr_states"] += 32 * c.co
+        banks = min(c.p_out, c.co)
+        depth = -(-c.co // banks)
+        bram += banks * (bram_blocks(depth * c.kc, c.p_in) + bram_blocks(depth, 32))
+        lut += banks * (lutram(depth * c.kc, c.p_in) + lutram(depth, 32))
+        lanes = banks * c.p_in
+        # add/sub/skip lanes and the adder into the accumulator; leap-forward XOR network
+        lut += lanes * c.acc.bits * LUT_PER_ACC_BIT + banks * (32 + 2 * c.p_in)
+        ff += banks * (32 + c.acc.bits) + c.k * 8 + lanes * 2
+        lut += LUT_CONTROL
+    for r in plan.requants:
+        n = r.iters * r.rows * r.levels
+        bits["thresholds"] += n * r.thr.bits + r.iters * r.rows
+        declared["thresholds"] += n * r.thr_native[1] + r.iters * r.rows * 8
+        bram += bram_blocks(n, r.thr.bits)
+        lut += lutram(n, r.thr.bits) + r.depth * r.thr.bits * LUT_PER_THR_BIT
+        ff += r.thr.bits * 2
+    for b in plan.buffers:
+        bits["feature_maps"] += b.size * b.type.bits
+        declared["feature_maps"] += b.size * b.type.bits
+        bram += bram_blocks(b.size, b.type.bits)
+        lut += lutram(b.size, b.type.bits)
+    lut += LUT_CONTROL
+    total = sum(bits.values())
+    return {
+        "storage_bits": bits, "storage_bits_total": total,
+        "storage_bits_declared": declared,
+        "floor_bits": unique_weights + bits["thresholds"],
+        "unique_weights": unique_weights,
+        "macs_per_image": sum(c.macs for c in plan.convs),
+        "bram_18k": bram, "lut": lut, "ff": ff, "dsp": 0,
+    }
+
+
+def usage(est: dict, board: Board) -> dict:
+    """Fraction of the board's capacity per resource (BRAM counts URAM as 16 BRAM_18K)."""
+    res = board.resources
+    cap = {"bram_18k": res["bram_18k"] + URAM_AS_BRAM * res.get("uram", 0),
+           "lut": res["lut"], "ff": res["ff"], "dsp": res["dsp"]}
+    return {k: (est[k] / cap[k] if cap[k] else (0.0 if est[k] == 0 else float("inf")))
+            for k in cap}
+
+
+def over(est: dict, board: Board) -> list[str]:
+    """Resources the design exceeds, with the numbers; empty if it fits."""
+    u = usage(est, board)
+    res = board.resources
+    cap = {"bram_18k": res["bram_18k"] + URAM_AS_BRAM * res.get("uram", 0),
+           "lut": res["lut"], "ff": res["ff"], "dsp": res["dsp"]}
+    return [f"{k} {est[k]} > {cap[k]}" for k in ("bram_18k", "lut", "ff", "dsp") if u[k] > 1.0]
+
+
+def check_fits(graph: Graph, plan: Plan, est: dict, board: Board) -> None:
+    """HfnError with the numbers and a suggestion if the design does not fit the board."""
+    bad = over(est, board)
+    if not bad:
+        return
+    hints = []
+    lanes = plan.lanes
+    while lanes.total > 1:
+        lanes = Lanes(max(1, lanes.p_out // 2), lanes.p_in) if lanes.p_out >= lanes.p_in \
+            else Lanes(lanes.p_out, max(1, lanes.p_in // 2))
+        if not over(estimate(make_plan(graph, lanes)), board):
+            hints.append(f"--lanes {lanes}")
+            break
+    for name in sorted(available(), key=lambda n: load_board(n).resources["lut"]):
+        b = load_board(name)
+        if b.name != board.name and not over(est, b):
+            hints.append(f"a bigger board such as --board {name}")
+            break
+    fix = "use " + " or ".join(hints) if hints else "the network is too large for any " \
+        "known board at these lanes"
+    raise HfnError(f"board {board.name} ({board.part})",
+                   f"the design for {graph.name!r} at {plan.lanes} lanes does not fit: "
+                   f"{', '.join(bad)} (storage {est['storage_bits_total']} bits)", fix)

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Benchmark of the HLS backend: generation time, csim build time, on-chip storage bits by
+kind, and the weight bits hls4ml 1.3.0 stores for the same network (QONNX converted with
+hls4ml, ``write()`` only, weights counted in firmware/weights/*.h), with the ratio.
+
+    python scripts/bench_hls.py [model.onnx | --preset resnet20] [--lanes 16] [--board pynq-z2]
+
+Without a model it makes one with the front end (``hfn-hls init`` + ``export`` through the
+Python API); if the front end is not available it falls back to a random resnet20-shaped
+IR graph, says so, and has no QONNX for the hls4ml comparison.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def hls4ml_weight_bits(onnx_path: Path, work: Path) -> tuple[int | None, str]:
+    """Bits of the weight arrays hls4ml writes for the QONNX model, or (None, reason)."""
+    try:
+        import hls4ml
+        from qonnx.core.modelwrapper import ModelWrapper
+        from qonnx.util.cleanup import cleanup_model
+        from qonnx.transformation.channels_last import ConvertToChannelsLastAndClean
+        from qonnx.transformation.gemm_to_matmul import GemmToMatMul
+    except Exception as e:      # noqa: BLE001 - report whatever is missing, plainly
+        return None, f"hls4ml/qonnx not importable: {e}"
+    import contextlib
+    import io
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):   # hls4ml prints every layer
+            return _convert(onnx_path, work, hls4ml, ModelWrapper, cleanup_model,
+                            ConvertToChannelsLastAndClean, GemmToMatMul)
+    except Exception as e:      # noqa: BLE001
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        return None, f"hls4ml conversion failed: {type(e).__name__}: {msg[:300]}"
+
+
+def _convert(onnx_path, work, hls4ml, ModelWrapper, cleanup_model,
+             ConvertToChannelsLastAndClean, GemmToMatMul) -> tuple[int | None, str]:
+    if True:
+        model = cleanup_model(ModelWrapper(str(onnx_path)))
+        model = model.transform(ConvertToChannelsLastAndClean())
+        model = model.transform(GemmToMatMul())
+        model = cleanup_model(model)
+        config = hls4ml.utils.config.config_from_onnx_model(model, granularity="name",
+                                                             backend="Vitis")
+        hmodel = hls4ml.converters.convert_from_onnx_model(
+            model, output_dir=str(work / "hls4ml_prj"), backend="Vitis", hls_config=config)
+        hmodel.write()
+    bits = 0
+    pat = re.compile(r"^(?:static\s+)?(?:const\s+)?(\S+)\s+(w\d+)\[(\d+)\]", re.M)
+    for h in sorted((work / "hls4ml_prj" / "firmware" / "weights").glob("w*.h")):
+        text = h.read_text()
+        m = pat.search(text)
+        if not m:
+            continue
+        typ, n = m.group(1), int(m.group(3))
+        tw = re.search(rf"typedef\s+ap_(?:u?fixed|u?int)<(\d+)[^>]*>\s+{re.escape(typ)}\s*;",
+                       _all_defines(work))
+        width = int(tw.group(1)) if tw else None
+        if width is None:
+            return None, f"cannot find the precision of {typ} in hls4ml's parameters/defines"
+        bits += n * width
+    if bits == 0:
+        return None, "hls4ml wrote no weight arrays"
+    return bits, "ok"
+
+
+def _all_defines(work: Path) -> str:
+    fw = work / "hls4ml_prj" / "firmware"
+    return "".join(p.read_text() for p in [fw / "defines.h", fw / "parameters.h"] if p.is_file())
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model", nargs="?", help="model.onnx (default: made from --preset)")
+    ap.add_argument("--preset", default="resnet20")
+    ap.add_argument("--lanes", default="16")
+    ap.add_argument("--board", default="pynq-z2")
+    ap.add_argument("--vectors", type=int, default=20)
+    args = ap.parse_args(argv)
+
+    from hfn_hls.boards import load_board
+    from hfn_hls.hls import run_csim, write_project
+    from hfn_hls.lanes import parse_lanes
+
+    work = Path(tempfile.mkdtemp(prefix="bench_hls_"))
+    onnx_path = Path(args.model) if args.model else None
+    source = str(onnx_path)
+    if onnx_path is None:
+        try:
+            from hfn_hls.hls.testing import preset_onnx
+            onnx_path = preset_onnx(args.preset, work)
+            source = f"untrained preset {args.preset} (hfn-hls init + export)"
+        except ImportError as e:
+            source = f"random resnet20-shaped IR graph (front end not available: {e})"
+    t0 = time.perf_counter()
+    if onnx_path is not None:
+        from hfn_hls.ir.build import build_ir
+        graph = build_ir(onnx_path)
+    else:
+        from hfn_hls.hls.testing import resnet20_graph
+        graph = resnet20_graph(0)
+    t_ir = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    prj = write_project(graph, load_board(args.board), parse_lanes(args.lanes), work / "prj",
+                        vectors=args.vectors)
+    t_gen = time.perf_counter() - t0
+    res = run_csim(work / "prj")
+    est = prj["estimate"]
+    print(f"model: {source}")
+    print(f"board {args.board}, lanes {args.lanes}, work dir {work}")
+    print(f"IR build time        {t_ir:8.2f} s")
+    print(f"generation time      {t_gen:8.2f} s")
+    print(f"csim build time      {res['build_seconds']:8.2f} s")
+    print(f"csim run time        {res['run_seconds']:8.2f} s for {res['vectors']} images, "
+          f"{res['mismatches']} mismatches")
+    print("on-chip storage bits (exact widths):")
+    for k, v in sorted(est["storage_bits"].items()):
+        print(f"  {k:14s} {v:12d}")
+    model_bits = est["storage_bits"]["mask"] + est["storage_bits"]["lfsr_states"] + \
+        est["storage_bits"]["thresholds"]
+    print(f"  {'total':14s} {est['storage_bits_total']:12d}   (model state without feature "
+          f"maps: {model_bits})")
+    print(f"unique weights       {est['unique_weights']:12d}   (floor: 1 bit each + thresholds "
+          f"= {est['floor_bits']})")
+    if onnx_path is None:
+        print("hls4ml stored-weight bits: not measured (no QONNX model for a random graph)")
+        return 0
+    hbits, why = hls4ml_weight_bits(onnx_path, work)
+    if hbits is None:
+        print(f"hls4ml 1.3.0 stored-weight bits: not available -- {why}")
+    else:
+        print(f"hls4ml 1.3.0 stored-weight bits {hbits:12d}")
+        print(f"ratio hls4ml weights / our model state (mask+states+thresholds): "
+              f"{hbits / model_bits:.2f}x; / our mask ROMs alone: "
+              f"{hbits / est['storage_bits']['mask']:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
