@@ -12,68 +12,10 @@ IR graph, says so, and has no QONNX for the hls4ml comparison.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-
-def hls4ml_weight_bits(onnx_path: Path, work: Path) -> tuple[int | None, str]:
-    """Bits of the weight arrays hls4ml writes for the QONNX model, or (None, reason)."""
-    try:
-        import hls4ml
-        from qonnx.core.modelwrapper import ModelWrapper
-        from qonnx.util.cleanup import cleanup_model
-        from qonnx.transformation.channels_last import ConvertToChannelsLastAndClean
-        from qonnx.transformation.gemm_to_matmul import GemmToMatMul
-    except Exception as e:      # noqa: BLE001 - report whatever is missing, plainly
-        return None, f"hls4ml/qonnx not importable: {e}"
-    import contextlib
-    import io
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):   # hls4ml prints every layer
-            return _convert(onnx_path, work, hls4ml, ModelWrapper, cleanup_model,
-                            ConvertToChannelsLastAndClean, GemmToMatMul)
-    except Exception as e:      # noqa: BLE001
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        return None, f"hls4ml conversion failed: {type(e).__name__}: {msg[:300]}"
-
-
-def _convert(onnx_path, work, hls4ml, ModelWrapper, cleanup_model,
-             ConvertToChannelsLastAndClean, GemmToMatMul) -> tuple[int | None, str]:
-    if True:
-        model = cleanup_model(ModelWrapper(str(onnx_path)))
-        model = model.transform(ConvertToChannelsLastAndClean())
-        model = model.transform(GemmToMatMul())
-        model = cleanup_model(model)
-        config = hls4ml.utils.config.config_from_onnx_model(model, granularity="name",
-                                                             backend="Vitis")
-        hmodel = hls4ml.converters.convert_from_onnx_model(
-            model, output_dir=str(work / "hls4ml_prj"), backend="Vitis", hls_config=config)
-        hmodel.write()
-    bits = 0
-    pat = re.compile(r"^(?:static\s+)?(?:const\s+)?(\S+)\s+(w\d+)\[(\d+)\]", re.M)
-    for h in sorted((work / "hls4ml_prj" / "firmware" / "weights").glob("w*.h")):
-        text = h.read_text()
-        m = pat.search(text)
-        if not m:
-            continue
-        typ, n = m.group(1), int(m.group(3))
-        tw = re.search(rf"typedef\s+ap_(?:u?fixed|u?int)<(\d+)[^>]*>\s+{re.escape(typ)}\s*;",
-                       _all_defines(work))
-        width = int(tw.group(1)) if tw else None
-        if width is None:
-            return None, f"cannot find the precision of {typ} in hls4ml's parameters/defines"
-        bits += n * width
-    if bits == 0:
-        return None, "hls4ml wrote no weight arrays"
-    return bits, "ok"
-
-
-def _all_defines(work: Path) -> str:
-    fw = work / "hls4ml_prj" / "firmware"
-    return "".join(p.read_text() for p in [fw / "defines.h", fw / "parameters.h"] if p.is_file())
 
 
 def main(argv=None) -> int:
@@ -132,14 +74,18 @@ def main(argv=None) -> int:
     if onnx_path is None:
         print("hls4ml stored-weight bits: not measured (no QONNX model for a random graph)")
         return 0
-    hbits, why = hls4ml_weight_bits(onnx_path, work)
-    if hbits is None:
-        print(f"hls4ml 1.3.0 stored-weight bits: not available -- {why}")
-    else:
-        print(f"hls4ml 1.3.0 stored-weight bits {hbits:12d}")
-        print(f"ratio hls4ml weights / our model state (mask+states+thresholds): "
-              f"{hbits / model_bits:.2f}x; / our mask ROMs alone: "
-              f"{hbits / est['storage_bits']['mask']:.2f}x")
+    from hfn_hls.hls.hls4ml_compare import hls4ml_weight_bits
+    try:
+        h = hls4ml_weight_bits(onnx_path, work)
+    except Exception as e:  # noqa: BLE001 - say plainly why there is no figure
+        print(f"hls4ml 1.3.0 stored-weight bits: not available -- {type(e).__name__}: {e}")
+        return 1
+    print(f"hls4ml 1.3.0 stored bits ({', '.join(h['precision'])}, {h['arrays']} arrays, "
+          f"write() only): weights {h['weight_bits']}, biases {h['bias_bits']}, "
+          f"total {h['total_bits']}")
+    print(f"ratio hls4ml total / our model state (mask+states+thresholds): "
+          f"{h['total_bits'] / model_bits:.2f}x; hls4ml weights / our mask ROMs: "
+          f"{h['weight_bits'] / est['storage_bits']['mask']:.2f}x")
     return 0
 
 
