@@ -122,6 +122,14 @@ def main() -> int:
     (reports_dir / "summary_input.json").write_text(json.dumps(reports, indent=1,
                                                                sort_keys=True) + "\n")
     res = write_report(out, reports, force=True)
+    # the page must show exactly what the JSON reports on disk say
+    from hfn_hls.demo_report import check_html_against
+    reloaded = json.loads((reports_dir / "summary_input.json").read_text())
+    problems = check_html_against(out / "report.html", reloaded)
+    if problems:
+        print("demo: report.html disagrees with the JSON reports:\n  " + "\n  ".join(problems),
+              file=sys.stderr)
+        return 1
     print("\n" + format_summary_table(reports))
     print(f"\nreport: {out / 'report.html'}  plots: "
           + ", ".join(str(out / f) for f in ("storage_per_layer.png", "cycles_per_layer.png")))

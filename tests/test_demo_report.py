@@ -143,3 +143,12 @@ def test_terminal_table_has_the_numbers():
     t = format_summary_table(full_reports())
     for s in ("0.9833", "4,321", "9,000 / 53,200 (16.9 %)", "fits the board", "yes"):
         assert s in t, s
+
+
+def test_check_html_against_catches_a_changed_number(tmp_path):
+    from hfn_hls.demo_report import check_html_against
+    r = full_reports()
+    write_report(tmp_path, r)
+    assert check_html_against(tmp_path / "report.html", r) == []
+    r["train"]["test_accuracy"] = 0.5
+    assert check_html_against(tmp_path / "report.html", r)

@@ -278,3 +278,33 @@ def write_report(out_dir: Path, reports: dict, force: bool = False) -> dict:
     plot_cycles(reports.get("sim"), paths["cycles_png"])
     paths["html"].write_text(render_html(reports, rows))
     return {"rows": rows, "files": {k: str(p) for k, p in paths.items()}}
+
+
+def read_values(html_path: Path) -> dict[str, str]:
+    """``data-key -> data-value`` of every value cell of a written report.html."""
+    from html.parser import HTMLParser
+
+    class _Cells(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.values: dict[str, str] = {}
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if "data-key" in a:
+                self.values[a["data-key"]] = a.get("data-value") or ""
+
+    p = _Cells()
+    p.feed(Path(html_path).read_text())
+    return p.values
+
+
+def check_html_against(html_path: Path, reports: dict) -> list[str]:
+    """Differences between the page's numbers and the rows computed from ``reports``."""
+    shown = read_values(html_path)
+    problems = []
+    for row in summary_rows(reports):
+        want = _value_attr(row["value"])
+        if shown.get(row["key"]) != want:
+            problems.append(f"{row['key']}: page {shown.get(row['key'])!r}, reports {want!r}")
+    return problems
