@@ -1,0 +1,183 @@
+"""System simulation of a project's RTL (ours or any RTL with the same top ports) with
+cocotb + Verilator, compared with the golden model.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import HfnError
+from ..ir.model import Graph
+from .tools import verilator_environment
+
+TOP = "hfn_top"
+PORTS = ["ap_clk", "ap_rst_n", "s_axis_TDATA", "s_axis_TVALID", "s_axis_TREADY",
+         "s_axis_TKEEP", "s_axis_TSTRB", "s_axis_TLAST", "m_axis_TDATA", "m_axis_TVALID",
+         "m_axis_TREADY", "m_axis_TKEEP", "m_axis_TSTRB", "m_axis_TLAST"]
+SOURCES = ("*.v", "*.sv")
+
+
+def rtl_sources(rtl_dir: Path) -> list[Path]:
+    return sorted(p for pat in SOURCES for p in Path(rtl_dir).glob(pat))
+
+
+def check_top_ports(rtl_dir: Path) -> list[Path]:
+    """The Verilog sources of ``rtl_dir``; HfnError unless ``hfn_top`` has every port."""
+    rtl_dir = Path(rtl_dir)
+    srcs = rtl_sources(rtl_dir)
+    if not srcs:
+        raise HfnError(str(rtl_dir), "no Verilog sources (*.v, *.sv)",
+                       "run 'hfn-hls generate' first or give --rtl-dir")
+    for f in srcs:
+        text = re.sub(r"//[^\n]*|/\*.*?\*/", "", f.read_text(errors="replace"), flags=re.S)
+        m = re.search(r"\bmodule\s+" + TOP + r"\b(.*?);", text, re.S)
+        if m is None:
+            continue
+        end = text.find("endmodule", m.start())
+        body = text[m.start():end if end >= 0 else len(text)]
+        missing = [p for p in PORTS if not re.search(r"\b" + p + r"\b", body)]
+        if missing:
+            raise HfnError(str(f), f"module {TOP} lacks ports {', '.join(missing)}",
+                           "the top must have the ports of docs/interfaces.md")
+        return srcs
+    raise HfnError(str(rtl_dir), f"no module {TOP} in the Verilog sources",
+                   "the RTL top must be named hfn_top (docs/interfaces.md)")
+
+
+def default_images(graph: Graph, n: int, prj_dir: Path, seed: int = 0) -> np.ndarray:
+    """The project's test images (PRJ/tb_data/inputs.txt, written by ``hfn-hls
+    generate``: one line per image, hex TDATA words), completed with seeded random
+    input codes when fewer than n are there."""
+    from .. import stream_format
+    t = graph.input_tensor
+    imgs = []
+    f = prj_dir / "tb_data" / "inputs.txt"
+    if f.is_file():
+        for line in f.read_text().splitlines()[:n]:
+            words = [int(w, 16) for w in line.split()]
+            if len(words) != t.shape[0] * t.shape[1]:
+                raise HfnError(str(f), "an image line has the wrong number of pixels",
+                               "regenerate the project")
+            imgs.append(stream_format.unpack_image(words, t.shape))
+    rng = np.random.default_rng(seed)
+    rest = rng.integers(t.lo, t.hi + 1, (max(0, n - len(imgs)), *t.shape))
+    out = np.concatenate([np.asarray(imgs, np.int64).reshape(-1, *t.shape), rest])
+    return out.astype(np.int64)
+
+
+def _sync_sources(srcs: list[Path], dst: Path) -> list[Path]:
+    """Copy sources into ``dst`` unless identical there: identical designs (e.g. several
+    graphs under one floor) then reuse one Verilator build."""
+    dst.mkdir(parents=True, exist_ok=True)
+    out = []
+    for f in srcs:
+        t = dst / f.name
+        if not t.is_file() or t.read_bytes() != f.read_bytes():
+            shutil.copyfile(f, t)
+        out.append(t)
+    for old in dst.iterdir():
+        if old not in out:
+            old.unlink()
+    return out
+
+
+_BUILT: dict = {}      # build dir -> (sources digest, runner) of this process
+
+
+def build(rtl_dir: Path, build_dir: Path, waves: bool = False):
+    """Verilate ``rtl_dir`` into ``build_dir`` (incremental) and return the runner.
+
+    A build of identical sources made earlier in this process is reused as is."""
+    from cocotb_tools.runner import get_runner
+    srcs = _sync_sources(check_top_ports(rtl_dir), build_dir / "src")
+    digest = hashlib.sha256(b"".join(f.read_bytes() for f in srcs) + bytes([waves])).hexdigest()
+    key = str(build_dir.resolve())
+    build_dir.mkdir(parents=True, exist_ok=True)
+    for f in sorted(rtl_dir.iterdir()):            # ROM images read at run time
+        if f.suffix in (".mem", ".dat", ".hex"):
+            shutil.copyfile(f, build_dir / f.name)
+    if key in _BUILT and _BUILT[key][0] == digest and (build_dir / TOP).is_file():
+        return _BUILT[key][1]
+    runner = get_runner("verilator")
+    log = build_dir / "build.log"
+    # only the top's ports are public: cocotb needs nothing else, and keeping the rest
+    # private lets Verilator optimise (several times faster than --public-flat-rw)
+    vlt = build_dir / "hfn_public.vlt"
+    text = '`verilator_config\npublic_flat_rw -module "' + TOP + '" -var "*"\n'
+    if not vlt.is_file() or vlt.read_text() != text:
+        vlt.write_text(text)
+    try:
+        runner.build(sources=srcs, hdl_toplevel=TOP, build_dir=build_dir, waves=waves,
+                     build_args=["-Wno-fatal", "-Wno-WIDTH", "-O3", "--x-assign", "0", "--no-public-flat-rw", str(vlt),
+                                 "--x-initial", "0"],
+                     defines={"HFN_MEM_DIR": f'"{build_dir.resolve()}"'},
+                     timescale=("1ns", "1ps"), log_file=log)
+    except (SystemExit, Exception) as e:
+        raise HfnError(str(rtl_dir), f"Verilator build failed ({e})",
+                       f"see {log}") from None
+    _BUILT[key] = (digest, runner)
+    return runner
+
+
+def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
+                   images: np.ndarray | None = None, build_dir=None) -> dict:
+    """Stream ``n`` images through the RTL and compare with the golden model.
+
+    Returns {vectors, mismatches, cycles_per_inference, latency_cycles, ...}.
+    """
+    prj_dir = Path(prj_dir)
+    ir = prj_dir / "ir.json"
+    if not ir.is_file():
+        raise HfnError(str(prj_dir), "not a project (no ir.json)", "run 'hfn-hls generate'")
+    rtl_dir = Path(rtl_dir) if rtl_dir else prj_dir / "rtl"
+    if not rtl_dir.is_dir():
+        raise HfnError(str(rtl_dir), "the project has no RTL",
+                       "run 'hfn-hls generate' (it writes PRJ/rtl/) or give --rtl-dir")
+    if n < 1:
+        raise HfnError(f"-n {n}", "need at least one image", "give -n 1 or more")
+    graph = Graph.load(ir)
+    codes = (np.asarray(images)[:n] if images is not None
+             else default_images(graph, n, prj_dir))
+    build_dir = Path(build_dir) if build_dir else prj_dir / "build" / "rtl_sim"
+    with verilator_environment():
+        runner = build(rtl_dir, build_dir, waves)
+    inputs, result = build_dir / "inputs.npy", build_dir / "result.json"
+    np.save(inputs, np.asarray(codes, dtype=np.int64))
+    if result.exists():
+        result.unlink()
+    desc = {}
+    if (rtl_dir / "rtl.json").is_file():
+        desc = json.loads((rtl_dir / "rtl.json").read_text())
+    per = desc.get("engine_macs", 10**7) // max(1, _lanes(desc)) * 3 + 20000
+    cfg = {"ir": str(ir.resolve()), "inputs": str(inputs.resolve()),
+           "result": str(result.resolve()), "timeout_cycles": int(per * 2 + 100000)}
+    (build_dir / "sim_cfg.json").write_text(json.dumps(cfg))
+    with verilator_environment():
+        try:
+            runner.test(hdl_toplevel=TOP, test_module="hfn_hls.rtl_backend.cocotb_system",
+                        test_dir=build_dir, build_dir=build_dir, waves=waves,
+                        extra_env={"HFN_SIM_CFG": str((build_dir / "sim_cfg.json").resolve())},
+                        log_file=build_dir / "sim.log")
+        except (SystemExit, Exception):
+            pass                     # judged below from the result file
+    if not result.is_file():
+        raise HfnError(str(rtl_dir), "the simulation produced no result",
+                       f"see {build_dir / 'sim.log'}")
+    out = json.loads(result.read_text())
+    out["rtl_dir"] = str(rtl_dir)
+    if waves and (build_dir / "dump.vcd").is_file():
+        out["waves"] = str(build_dir / "dump.vcd")
+    if desc.get("ideal_cycles"):
+        out["ideal_cycles"] = desc["ideal_cycles"]
+        out["utilisation"] = desc["ideal_cycles"] / out["cycles_per_inference"]
+    return out
+
+
+def _lanes(desc: dict) -> int:
+    p = desc.get("parameters", {})
+    return p.get("P_OUT", 1) * p.get("P_IN", 1)

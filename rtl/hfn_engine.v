@@ -1,0 +1,447 @@
+// The hfn-hls compute engine (docs/rtl.md): one array of P_OUT x P_IN ternary lanes
+// shared by every layer, driven by a sequencer that walks the generated layer table
+// and loops over fold bodies.  Weights are regenerated for every output pixel from
+// per-channel LFSR start states and gated by the mask ROM: no weight is stored.
+//
+// Pipeline (one chunk of P_IN kernel positions per cycle per output lane):
+//   issue -> [fmap read, mask read, LFSR leap] -> lanes (add/sub/skip, tree)
+//   -> accumulate -> residual read -> R1 (conv requant) | Rs (shortcut requant)
+//   -> add -> R2 (output requant) -> write back (fmap buffer or class outputs).
+// All ROMs (table, mask, start states, thresholds) are outside, in the generated top.
+`default_nettype none
+module hfn_engine #(
+    parameter integer P_OUT = 4,
+    parameter integer P_IN = 4,
+    parameter integer RATIO = 1,       // P_IN / P_OUT
+    parameter integer NW = 3,          // width of a lane count 0..P_IN
+    parameter integer EW = 9,          // fmap element width (signed)
+    parameter integer SW = 14,         // lane sum width
+    parameter integer VW = 20,         // accumulator / requant value width (signed)
+    parameter integer B = 4,           // requant stages
+    parameter integer SW_ = 3,         // width of a stage index 0..B
+    parameter integer TW = 16,         // threshold width
+    parameter integer TAW = 8,         // threshold ROM address width
+    parameter integer CW = 20,         // sequencer counter / address width (signed)
+    parameter integer GW = 4,          // group index width
+    parameter integer NBUF = 2,        // work buffers (id NBUF = input buffer)
+    parameter integer BUF_D = 64,      // work buffer depth (words of P_IN elements)
+    parameter integer BUF_AW = 6,
+    parameter integer IN_D = 64,       // input buffer depth
+    parameter integer IN_AW = 6,
+    parameter integer IN_C = 1,        // input channels (8-bit codes per beat)
+    parameter integer IN_NC = 1,       // words per input pixel
+    parameter integer IN_PIX = 64,     // pixels per image
+    parameter integer CLASSES = 10,
+    parameter integer CLS_PAD = 12,    // classes rounded up to P_OUT
+    parameter integer MAW = 8,
+    parameter integer SAW = 4,
+    parameter integer TBL_AW = 4,
+    parameter integer NF = 74          // table fields (32 bits each)
+) (
+    input  wire                        clk,
+    input  wire                        rst_n,
+    input  wire [8*IN_C-1:0]           s_data,
+    input  wire                        s_valid,
+    output wire                        s_ready,
+    output wire [31:0]                 m_data,
+    output wire                        m_valid,
+    input  wire                        m_ready,
+    output wire                        m_last,
+    output reg  [TBL_AW-1:0]           tbl_addr,
+    /* verilator lint_off UNUSEDSIGNAL */  // table fields are 32-bit slots
+    input  wire [32*NF-1:0]            tbl_q,
+    /* verilator lint_on UNUSEDSIGNAL */
+    output wire [MAW-1:0]              mask_addr,
+    input  wire [P_OUT*P_IN-1:0]       mask_q,
+    output reg  [SAW-1:0]              st_addr,
+    input  wire [32*P_OUT-1:0]         st_q,
+    output wire [3*B*P_OUT*TAW-1:0]    thr_addr,
+    input  wire [3*B*P_OUT*(TW+1)-1:0] thr_q
+);
+    // ---------------------------------------------------------------- table fields
+    localparam integer F_TYPE = 0, F_ITERS = 1, F_SRC = 2, F_DST = 3, F_RES = 4,
+        F_FLAGS = 5, F_IH = 6, F_IW = 7, F_OH = 8, F_OW = 9, F_KH = 10, F_KW = 11,
+        F_S = 12, F_PAD = 13, F_NC = 14, F_NCO = 15, F_NLAST = 16, F_G = 17,
+        F_KCH = 18, F_ROWSTRIDE = 19, F_STEPOW = 20, F_STEPOH = 21, F_MASKBASE = 22,
+        F_STBASE = 23, F_AORIGIN = 25,   // 24: output channels (informative)
+        NF0 = 26, UF = 5 + 2 * B;
+    localparam [1:0] T_LOOP = 2'd1, T_ENDLOOP = 2'd2, T_END = 2'd3;   // 0: conv pass
+    localparam integer DRAIN = 10 + 2 * (B + 2);
+    localparam [CW-1:0] DRAIN_C = DRAIN[CW-1:0], TWO = 2;
+    localparam integer BI = $clog2(NBUF + 1);          // buffer id width
+
+    `define HFN_F(i, w) tbl_q[32*(i) +: (w)]
+    wire [1:0] f_type = `HFN_F(F_TYPE, 2);
+    wire [3:0] f_flags = `HFN_F(F_FLAGS, 4);
+    wire f_add = f_flags[0], f_out = f_flags[1], f_accall = f_flags[2], f_rel = f_flags[3];
+    wire [CW-1:0] f_ih = `HFN_F(F_IH, CW), f_iw = `HFN_F(F_IW, CW), f_oh = `HFN_F(F_OH, CW),
+        f_ow = `HFN_F(F_OW, CW), f_kh = `HFN_F(F_KH, CW), f_kw = `HFN_F(F_KW, CW),
+        f_s = `HFN_F(F_S, CW), f_pad = `HFN_F(F_PAD, CW), f_nc = `HFN_F(F_NC, CW),
+        f_nco = `HFN_F(F_NCO, CW), f_g = `HFN_F(F_G, CW),
+        f_rowstride = `HFN_F(F_ROWSTRIDE, CW), f_stepow = `HFN_F(F_STEPOW, CW),
+        f_stepoh = `HFN_F(F_STEPOH, CW), f_aorigin = `HFN_F(F_AORIGIN, CW),
+        f_iters = `HFN_F(F_ITERS, CW);
+    wire [NW-1:0] f_nlast = `HFN_F(F_NLAST, NW);
+    wire [BI-1:0] f_src = `HFN_F(F_SRC, BI), f_dst = `HFN_F(F_DST, BI), f_res = `HFN_F(F_RES, BI);
+    wire [MAW-1:0] f_maskbase = `HFN_F(F_MASKBASE, MAW), f_kch = `HFN_F(F_KCH, MAW);
+    wire [SAW-1:0] f_stbase = `HFN_F(F_STBASE, SAW);
+
+    // ---------------------------------------------------------------- sequencer
+    localparam [3:0] S_WAIT = 0, S_F0 = 1, S_F1 = 2, S_DEC = 3, S_SETUP = 4,
+        S_WOUT = 5, S_WG = 6, S_ISSUE = 7, S_DRAIN = 8;
+    reg [3:0] state;
+    reg in_full;
+    reg out_start;
+    wire out_busy;
+    reg [CW-1:0] it, loop_pc_n, setup_k, wcnt;
+    reg [TBL_AW-1:0] loop_pc;
+    reg [CW-1:0] g, oh, ow, kh, kw, c, ih0, iw0;
+    reg [CW-1:0] a_row, a_win, a_khrow, a_kw, dpix;
+    reg [MAW-1:0] m_gbase, m_cur;
+    reg [TAW-1:0] rq_base [0:3*B-1];
+
+    wire chunk_first = (kh == 0) && (kw == 0) && (c == 0);
+    wire c_last = (c == f_nc - 1), kw_last = (kw == f_kw - 1), kh_last = (kh == f_kh - 1);
+    wire chunk_last = c_last && kw_last && kh_last;
+    wire ow_last = (ow == f_ow - 1), oh_last = (oh == f_oh - 1);
+    wire pix_first = (oh == 0) && (ow == 0), pix_last = ow_last && oh_last;
+    wire g_last = (g == f_g - 1);
+    wire [CW-1:0] ih = ih0 + kh, iw = iw0 + kw;
+    wire pos_ok = !ih[CW-1] && (ih < f_ih) && !iw[CW-1] && (iw < f_iw);
+    wire [CW-1:0] rd_addr_c = a_kw + c;
+    wire issue = (state == S_ISSUE);
+    wire i_first = chunk_first && (!f_accall || pix_first);
+    wire i_last = chunk_last && (!f_accall || pix_last);
+    wire [NW-1:0] i_n = c_last ? f_nlast : P_IN[NW-1:0];
+    assign mask_addr = m_cur;
+    integer r;
+
+    always @(posedge clk) begin
+        out_start <= 1'b0;
+        if (!rst_n) begin
+            state <= S_WAIT;
+            tbl_addr <= {TBL_AW{1'b0}};
+        end else begin
+            case (state)
+                S_WAIT: if (in_full) begin tbl_addr <= {TBL_AW{1'b0}}; state <= S_F0; end
+                S_F0: state <= S_F1;
+                S_F1: state <= S_DEC;
+                S_DEC: begin
+                    if (f_type == T_LOOP) begin
+                        it <= {CW{1'b0}}; loop_pc <= tbl_addr + 1'b1; loop_pc_n <= f_iters;
+                        tbl_addr <= tbl_addr + 1'b1; state <= S_F0;
+                    end else if (f_type == T_ENDLOOP) begin
+                        if (it + 1 < loop_pc_n) begin
+                            it <= it + 1; tbl_addr <= loop_pc;
+                        end else begin
+                            it <= {CW{1'b0}}; tbl_addr <= tbl_addr + 1'b1;
+                        end
+                        state <= S_F0;
+                    end else if (f_type == T_END) begin
+                        state <= S_WAIT;
+                    end else begin
+                        for (r = 0; r < 3*B; r = r + 1)
+                            rq_base[r] <= `HFN_F(NF0 + (r / B) * UF + 5 + (r % B), TAW);
+                        setup_k <= {CW{1'b0}};
+                        g <= 0; oh <= 0; ow <= 0; kh <= 0; kw <= 0; c <= 0;
+                        ih0 <= -f_pad; iw0 <= -f_pad;
+                        a_row <= f_aorigin; a_win <= f_aorigin; a_khrow <= f_aorigin;
+                        a_kw <= f_aorigin; dpix <= 0;
+                        m_gbase <= f_maskbase; m_cur <= f_maskbase; st_addr <= f_stbase;
+                        state <= S_SETUP;
+                    end
+                end
+                S_SETUP: begin   // per-iteration threshold set: base += it * stride
+                    if (setup_k == it) begin
+                        state <= S_WOUT;
+                    end else begin
+                        setup_k <= setup_k + 1;
+                        for (r = 0; r < 3*B; r = r + 1)
+                            rq_base[r] <= rq_base[r] + `HFN_F(NF0 + (r / B) * UF + 5 + B + (r % B), TAW);
+                    end
+                end
+                S_WOUT: if (!f_out || !out_busy) begin wcnt <= 0; state <= S_WG; end
+                S_WG: begin      // start-state ROM latency after a group change
+                    wcnt <= wcnt + 1;
+                    if (wcnt == TWO) state <= S_ISSUE;
+                end
+                S_ISSUE: begin
+                    m_cur <= m_cur + 1'b1;
+                    if (!c_last) begin
+                        c <= c + 1;
+                    end else begin
+                        c <= 0;
+                        if (!kw_last) begin
+                            kw <= kw + 1; a_kw <= a_kw + f_nc;
+                        end else begin
+                            kw <= 0;
+                            if (!kh_last) begin
+                                kh <= kh + 1; a_khrow <= a_khrow + f_rowstride;
+                                a_kw <= a_khrow + f_rowstride;
+                            end else begin
+                                kh <= 0; m_cur <= m_gbase;
+                                if (!ow_last) begin
+                                    ow <= ow + 1; iw0 <= iw0 + f_s; dpix <= dpix + f_nco;
+                                    a_win <= a_win + f_stepow; a_khrow <= a_win + f_stepow;
+                                    a_kw <= a_win + f_stepow;
+                                end else begin
+                                    ow <= 0; iw0 <= -f_pad;
+                                    if (!oh_last) begin
+                                        oh <= oh + 1; ih0 <= ih0 + f_s; dpix <= dpix + f_nco;
+                                        a_row <= a_row + f_stepoh; a_win <= a_row + f_stepoh;
+                                        a_khrow <= a_row + f_stepoh; a_kw <= a_row + f_stepoh;
+                                    end else begin
+                                        oh <= 0; ih0 <= -f_pad; dpix <= 0;
+                                        a_row <= f_aorigin; a_win <= f_aorigin;
+                                        a_khrow <= f_aorigin; a_kw <= f_aorigin;
+                                        m_gbase <= m_gbase + f_kch;
+                                        m_cur <= m_gbase + f_kch;
+                                        st_addr <= st_addr + 1'b1;
+                                        g <= g + 1; wcnt <= 0;
+                                        state <= g_last ? S_DRAIN : S_WG;
+                                    end
+                                end
+                            end
+                        end
+                    end
+                end
+                S_DRAIN: begin
+                    wcnt <= wcnt + 1;
+                    if (wcnt == DRAIN_C) begin
+                        out_start <= f_out;
+                        tbl_addr <= tbl_addr + 1'b1;
+                        state <= S_F0;
+                    end
+                end
+                default: state <= S_WAIT;
+            endcase
+        end
+    end
+
+    // ---------------------------------------------------------------- stage 1: reads
+    reg v1, first1, last1, pos1;
+    reg [GW-1:0] g1;
+    reg [CW-1:0] dst1;
+    reg [P_OUT*P_IN-1:0] bits1;
+    reg [31:0] lfsr [0:P_OUT-1];
+    genvar o, b;
+    generate
+        for (o = 0; o < P_OUT; o = o + 1) begin : g_lfsr
+            wire [31:0] cur = chunk_first ? st_q[32*o +: 32] : lfsr[o];
+            wire [P_IN-1:0] bits_c;
+            wire [31:0] nxt;
+            hfn_lfsr_leap #(.P(P_IN), .NW(NW)) u_leap (.state(cur), .n(i_n),
+                .bits(bits_c), .next(nxt));
+            always @(posedge clk) if (issue) begin
+                lfsr[o] <= nxt;
+                bits1[o*P_IN +: P_IN] <= bits_c;
+            end
+        end
+    endgenerate
+    always @(posedge clk) begin
+        v1 <= rst_n && issue; first1 <= i_first; last1 <= i_last; pos1 <= pos_ok;
+        g1 <= g[GW-1:0]; dst1 <= dpix + (g >> $clog2(RATIO));
+    end
+
+    // ---------------------------------------------------------------- buffers
+    reg [CW-1:0] dstA;                 // stage A (accumulated pixel): residual address
+    reg wr_v;
+    /* verilator lint_off UNUSEDSIGNAL */   // CW-bit sequencer addresses, low bits used
+    reg [CW-1:0] wr_addr;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg [P_IN-1:0] wr_en;
+    reg [P_IN*EW-1:0] wr_data;
+    reg [BI-1:0] wr_dst;
+    wire [P_IN*EW-1:0] rdq [0:NBUF];     // rdq[NBUF]: the input buffer
+    generate
+        for (b = 0; b < NBUF; b = b + 1) begin : g_buf
+            reg [P_IN*EW-1:0] mem [0:BUF_D-1];
+            reg [P_IN*EW-1:0] q;
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [CW-1:0] ra = (f_src == b) ? rd_addr_c : dstA;   // residual read
+            /* verilator lint_on UNUSEDSIGNAL */
+            always @(posedge clk) begin
+                q <= mem[ra[BUF_AW-1:0]];
+                if (wr_v && wr_dst == b)
+                    for (r = 0; r < P_IN; r = r + 1)
+                        if (wr_en[r]) mem[wr_addr[BUF_AW-1:0]][r*EW +: EW] <= wr_data[r*EW +: EW];
+            end
+            assign rdq[b] = q;
+        end
+    endgenerate
+
+    // input buffer and AXI4-Stream loader
+    reg [P_IN*EW-1:0] inmem [0:IN_D-1];
+    reg [P_IN*EW-1:0] inq;
+    reg [IN_AW-1:0] in_waddr;
+    reg [CW-1:0] in_pix, in_k;
+    reg in_busy;
+    reg [8*IN_C-1:0] in_hold;
+    localparam integer IN_NC_I = IN_NC - 1, IN_PIX_I = IN_PIX - 1, CLS_I = CLASSES - 1;
+    localparam [CW-1:0] IN_NC_1 = IN_NC_I[CW-1:0], IN_PIX_1 = IN_PIX_I[CW-1:0],
+        CLS_1 = CLS_I[CW-1:0];
+    wire in_done = (in_k == IN_NC_1);
+    // a beat is accepted while the previous one's last word is written (back to back)
+    assign s_ready = rst_n && !in_full && (!in_busy || (in_done && in_pix != IN_PIX_1));
+    reg [P_IN*EW-1:0] in_word;
+    always @* begin
+        in_word = {P_IN*EW{1'b0}};
+        for (r = 0; r < P_IN; r = r + 1)
+            if (in_k * P_IN + r < IN_C)
+                in_word[r*EW +: EW] = {{(EW-8){1'b0}}, in_hold[8*(in_k*P_IN + r) +: 8]};
+    end
+    always @(posedge clk) begin
+        inq <= inmem[rd_addr_c[IN_AW-1:0]];
+        if (!rst_n) begin
+            in_full <= 1'b0; in_busy <= 1'b0; in_pix <= 0; in_k <= 0; in_waddr <= 0;
+        end else begin
+            if (in_busy) begin
+                inmem[in_waddr] <= in_word;
+                in_waddr <= in_waddr + 1'b1;
+                in_k <= in_k + 1;
+                if (in_done) begin
+                    in_busy <= 1'b0;
+                    in_pix <= in_pix + 1;
+                    if (in_pix == IN_PIX_1) begin
+                        in_full <= 1'b1; in_pix <= 0; in_waddr <= 0;
+                    end
+                end
+            end
+            if (s_valid && s_ready) begin
+                in_hold <= s_data; in_busy <= 1'b1; in_k <= 0;
+            end
+            if (state == S_DRAIN && wcnt == DRAIN_C && f_rel) in_full <= 1'b0;
+        end
+    end
+
+    // ---------------------------------------------------------------- stage 2: lanes
+    assign rdq[NBUF] = inq;
+    wire [P_IN*EW-1:0] src_q = rdq[f_src];
+    wire [P_IN*EW-1:0] x1 = pos1 ? src_q : {P_IN*EW{1'b0}};
+    wire [P_OUT*SW-1:0] sum2;
+    hfn_lanes #(.P_OUT(P_OUT), .P_IN(P_IN), .EW(EW), .SW(SW)) u_lanes (
+        .clk(clk), .x(x1), .sign(bits1), .mask(mask_q), .sum(sum2));
+    reg v2, first2, last2;
+    reg [GW-1:0] g2;
+    reg [CW-1:0] dst2;
+    always @(posedge clk) begin
+        v2 <= rst_n && v1; first2 <= first1; last2 <= last1; g2 <= g1; dst2 <= dst1;
+    end
+
+    // ---------------------------------------------------------------- stage 3: accumulate
+    reg [P_OUT*VW-1:0] acc, accA;
+    reg vA;
+    reg [GW-1:0] gA;
+    reg [P_OUT*VW-1:0] acc_n;
+    always @* begin
+        for (r = 0; r < P_OUT; r = r + 1)
+            acc_n[r*VW +: VW] = (first2 ? {VW{1'b0}} : acc[r*VW +: VW])
+                + {{(VW-SW){sum2[r*SW + SW - 1]}}, sum2[r*SW +: SW]};
+    end
+    always @(posedge clk) begin
+        if (v2) acc <= acc_n;
+        vA <= rst_n && v2 && last2;
+        accA <= acc_n; gA <= g2; dstA <= dst2;
+    end
+
+    // ---------------------------------------------------------------- residual read
+    reg vB;
+    reg [GW-1:0] gB;
+    reg [CW-1:0] dstB;
+    reg [P_OUT*VW-1:0] accB;
+    always @(posedge clk) begin
+        vB <= rst_n && vA; gB <= gA; dstB <= dstA; accB <= accA;
+    end
+    wire [P_IN*EW-1:0] res_q = rdq[f_res];
+    // lanes of group g sit at elements (g % RATIO)*P_OUT + o of a word
+    reg [P_OUT*VW-1:0] resB;
+    integer k;
+    always @* begin
+        resB = {P_OUT*VW{1'b0}};
+        for (k = 0; k < RATIO; k = k + 1)
+            if (k == ({{(32-GW){1'b0}}, gB} % RATIO))
+                for (r = 0; r < P_OUT; r = r + 1)
+                    resB[r*VW +: VW] = {{(VW-EW){res_q[(k*P_OUT + r)*EW + EW - 1]}},
+                                        res_q[(k*P_OUT + r)*EW +: EW]};
+    end
+
+    // ---------------------------------------------------------------- requant units
+    localparam integer LRQ = B + 2;
+    `define HFN_U(u, k, w) tbl_q[32*(NF0 + (u)*UF + (k)) +: (w)]
+    wire [P_OUT*VW-1:0] y1, ys, y2;
+    reg  [P_OUT*VW-1:0] sum_c;
+    reg [B*TAW-1:0] base_u [0:2];
+    always @* begin
+        for (r = 0; r < 3*B; r = r + 1)
+            base_u[r / B][(r % B)*TAW +: TAW] = rq_base[r];
+    end
+    wire [GW-1:0] gC;
+    hfn_requant #(.P(P_OUT), .B(B), .VW(VW), .TW(TW), .AW(TAW), .GW(GW), .SW_(SW_)) u_r1 (
+        .clk(clk), .in_x(accB), .in_g(gB), .en(`HFN_U(0,0,1)), .pc(`HFN_U(0,1,1)),
+        .s0(`HFN_U(0,2,SW_)), .out_min(`HFN_U(0,3,VW)), .levels(`HFN_U(0,4,VW)), .base(base_u[0]),
+        .rom_addr(thr_addr[0 +: B*P_OUT*TAW]), .rom_q(thr_q[0 +: B*P_OUT*(TW+1)]),
+        .out_y(y1));
+    hfn_requant #(.P(P_OUT), .B(B), .VW(VW), .TW(TW), .AW(TAW), .GW(GW), .SW_(SW_)) u_rs (
+        .clk(clk), .in_x(resB), .in_g(gB), .en(`HFN_U(1,0,1)), .pc(`HFN_U(1,1,1)),
+        .s0(`HFN_U(1,2,SW_)), .out_min(`HFN_U(1,3,VW)), .levels(`HFN_U(1,4,VW)), .base(base_u[1]),
+        .rom_addr(thr_addr[B*P_OUT*TAW +: B*P_OUT*TAW]),
+        .rom_q(thr_q[B*P_OUT*(TW+1) +: B*P_OUT*(TW+1)]), .out_y(ys));
+    always @* begin
+        for (r = 0; r < P_OUT; r = r + 1)
+            sum_c[r*VW +: VW] = y1[r*VW +: VW] + (f_add ? ys[r*VW +: VW] : {VW{1'b0}});
+    end
+    hfn_requant #(.P(P_OUT), .B(B), .VW(VW), .TW(TW), .AW(TAW), .GW(GW), .SW_(SW_)) u_r2 (
+        .clk(clk), .in_x(sum_c), .in_g(gC), .en(`HFN_U(2,0,1)), .pc(`HFN_U(2,1,1)),
+        .s0(`HFN_U(2,2,SW_)), .out_min(`HFN_U(2,3,VW)), .levels(`HFN_U(2,4,VW)), .base(base_u[2]),
+        .rom_addr(thr_addr[2*B*P_OUT*TAW +: B*P_OUT*TAW]),
+        .rom_q(thr_q[2*B*P_OUT*(TW+1) +: B*P_OUT*(TW+1)]), .out_y(y2));
+
+    // control delay lines matching the two requant latencies
+    reg [2*LRQ-1:0] vd;
+    reg [GW-1:0] gd [0:2*LRQ-1];
+    reg [CW-1:0] dd [0:2*LRQ-1];
+    always @(posedge clk) begin
+        vd <= rst_n ? {vd[2*LRQ-2:0], vB} : {2*LRQ{1'b0}};
+        gd[0] <= gB; dd[0] <= dstB;
+        for (r = 1; r < 2*LRQ; r = r + 1) begin gd[r] <= gd[r-1]; dd[r] <= dd[r-1]; end
+    end
+    assign gC = gd[LRQ-1];
+
+    // ---------------------------------------------------------------- write back
+    wire vW = vd[2*LRQ-1];
+    wire [GW-1:0] gW = gd[2*LRQ-1];
+    reg [31:0] outbuf [0:CLS_PAD-1];
+    always @(posedge clk) begin
+        wr_v <= rst_n && vW && !f_out;
+        wr_addr <= dd[2*LRQ-1];
+        wr_dst <= f_dst;
+        for (r = 0; r < P_IN; r = r + 1) begin
+            wr_en[r] <= ((r / P_OUT) == ({{(32-GW){1'b0}}, gW} % RATIO));
+            wr_data[r*EW +: EW] <= y2[(r % P_OUT)*VW +: EW];
+        end
+        if (vW && f_out)
+            for (r = 0; r < P_OUT; r = r + 1)
+                outbuf[gW*P_OUT + r] <= {{(32-VW){y2[r*VW + VW - 1]}}, y2[r*VW +: VW]};
+    end
+
+    // ---------------------------------------------------------------- output stream
+    reg ob_busy;
+    reg [CW-1:0] ob_k;
+    assign out_busy = ob_busy || out_start;
+    assign m_valid = ob_busy;
+    assign m_data = outbuf[ob_k[$clog2(CLS_PAD)-1:0]];
+    assign m_last = (ob_k == CLS_1);
+    always @(posedge clk) begin
+        if (!rst_n) begin
+            ob_busy <= 1'b0; ob_k <= 0;
+        end else if (out_start) begin
+            ob_busy <= 1'b1; ob_k <= 0;
+        end else if (ob_busy && m_ready) begin
+            ob_k <= ob_k + 1;
+            if (ob_k == CLS_1) ob_busy <= 1'b0;
+        end
+    end
+    `undef HFN_F
+    `undef HFN_U
+endmodule
+`default_nettype wire

@@ -1,0 +1,164 @@
+"""Unit tests of the RTL library blocks with cocotb + Verilator, against Python.
+
+One generated wrapper instantiates the LFSR leap network, a mask ROM, the lane array and
+a requant unit with its threshold ROMs; one Verilator build runs the four cocotb tests
+of cocotb_units.py (LFSR vs the shared vectors, mask ROM, lanes, requant)."""
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+import numpy as np
+
+from hfn_hls.golden import requant
+from hfn_hls.ir.model import Graph, Op, Tensor
+from hfn_hls.ir.random_graph import random_graph
+from hfn_hls.paths import RTL_DIR, TEST_VECTORS
+from hfn_hls.rtl_backend import images as im
+from hfn_hls.rtl_backend.tools import verilator_environment
+
+P_OUT, P_IN, EW, VW, B, TW, TAW, GW, LEAP_P = 4, 8, 9, 16, 4, 12, 10, 2, 64
+
+
+def _mask_expected(graph: Graph, layer: str) -> list[int]:
+    """Lane-order mask words computed directly from the canonical stream (not from
+    images.mask_words): bit o*P_IN+i of word (g, kh, kw, c) = weight index
+    ((co*KH + kh)*KW + kw)*CI + c*P_IN + i of channel co = g*P_OUT + o."""
+    lay = graph.layers[layer]
+    co, kh, kw, ci = lay.shape
+    flat = lay.mask_array().reshape(-1)
+    nc = -(-ci // P_IN)
+    words = []
+    for g in range(-(-co // P_OUT)):
+        for a in range(kh):
+            for b in range(kw):
+                for c in range(nc):
+                    w = 0
+                    for o in range(P_OUT):
+                        for i in range(P_IN):
+                            ch, k = g * P_OUT + o, c * P_IN + i
+                            if ch < co and k < ci and flat[((ch * kh + a) * kw + b) * ci + k]:
+                                w |= 1 << (o * P_IN + i)
+                    words.append(w)
+    return words
+
+
+def _requant_ops(rng) -> tuple[Graph, list[Op]]:
+    """A per-channel op with 15 levels and mixed directions, a shared one with 3."""
+    t = {"x": Tensor("x", [2, 2, 6], -300, 500), "y": Tensor("y", [2, 2, 6], 0, 15),
+         "z": Tensor("z", [2, 2, 6], -2, 1)}
+    th = np.sort(rng.integers(-350, 550, (6, 15)), axis=1)
+    d = [1, -1, 1, 1, -1, 1]
+    a = Op("requant", "rq_a", ["x"], "y", {"out_min": 0, "sets": [
+        {"thresholds": th.tolist(), "direction": d}]})
+    b = Op("requant", "rq_b", ["x"], "z", {"out_min": -2, "sets": [
+        {"thresholds": [[-20, 0, 0]], "direction": [1]}]})
+    g = Graph("u", "x", "y", t, {}, [a, b])
+    return g, [a, b]
+
+
+def _wrapper(rq_roms: dict) -> str:
+    L = ["`default_nettype none", "module unit_top (",
+         "    input wire clk,",
+         "    input wire [31:0] leap_state, input wire [6:0] leap_n,",
+         f"    output wire [{LEAP_P - 1}:0] leap_bits, output wire [31:0] leap_next,",
+         "    input wire [9:0] mask_addr, output wire [31:0] mask_q,",
+         f"    input wire [{P_IN * EW - 1}:0] lanes_x,",
+         f"    input wire [{P_OUT * P_IN - 1}:0] lanes_sign, input wire [{P_OUT * P_IN - 1}:0] lanes_mask,",
+         f"    output wire [{P_OUT * (EW + 4) - 1}:0] lanes_sum,",
+         f"    input wire [{P_OUT * VW - 1}:0] rq_x, input wire [{GW - 1}:0] rq_g,",
+         "    input wire rq_en, input wire rq_pc, input wire [2:0] rq_s0,",
+         f"    input wire [{VW - 1}:0] rq_out_min, input wire [{VW - 1}:0] rq_levels,",
+         f"    input wire [{B * TAW - 1}:0] rq_base, output wire [{P_OUT * VW - 1}:0] rq_y);",
+         f"    hfn_lfsr_leap #(.P({LEAP_P}), .NW(7)) u_leap (.state(leap_state), .n(leap_n),",
+         "        .bits(leap_bits), .next(leap_next));",
+         "    hfn_rom #(.W(32), .D(1024), .AW(10), .FILE({`UNIT_DIR, \"/mask.mem\"})) u_mask (",
+         "        .clk(clk), .addr(mask_addr), .q(mask_q));",
+         f"    hfn_lanes #(.P_OUT({P_OUT}), .P_IN({P_IN}), .EW({EW}), .SW({EW + 4})) u_lanes (",
+         "        .clk(clk), .x(lanes_x), .sign(lanes_sign), .mask(lanes_mask), .sum(lanes_sum));",
+         f"    wire [{B * P_OUT * TAW - 1}:0] ra;",
+         f"    wire [{B * P_OUT * (TW + 1) - 1}:0] rq;",
+         f"    hfn_requant #(.P({P_OUT}), .B({B}), .VW({VW}), .TW({TW}), .AW({TAW}), .GW({GW}),",
+         "        .SW_(3)) u_rq (.clk(clk), .in_x(rq_x), .in_g(rq_g), .en(rq_en), .pc(rq_pc),",
+         "        .s0(rq_s0), .out_min(rq_out_min), .levels(rq_levels), .base(rq_base),",
+         "        .rom_addr(ra), .rom_q(rq), .out_y(rq_y));"]
+    for s in range(B):
+        for o in range(P_OUT):
+            k = s * P_OUT + o
+            name = f"thr_s{s}_l{o}"
+            depth = max(1, len(rq_roms.get((s, o), [])))
+            L.append(f"    hfn_rom #(.W({TW + 1}), .D({depth}), .AW({TAW}), "
+                     f".FILE({{`UNIT_DIR, \"/{name}.mem\"}})) u_{name} (.clk(clk), "
+                     f".addr(ra[{k * TAW + TAW - 1}:{k * TAW}]), .q(rq[{k * (TW + 1) + TW}:{k * (TW + 1)}]));")
+    L += ["endmodule", "`default_nettype wire"]
+    return "\n".join(L) + "\n"
+
+
+def test_rtl_units(tmp_path):
+    rng = np.random.default_rng(7)
+    graph = random_graph(5, max_width=9)
+    layer = max(graph.layers, key=lambda n: graph.layers[n].size)
+    mask_exp = _mask_expected(graph, layer)
+    assert mask_exp == im.mask_words(graph, layer, P_OUT, P_IN)
+    (tmp_path / "mask.mem").write_text(im.hex_lines(mask_exp, 32))
+
+    g, ops = _requant_ops(rng)
+    thr = im.ThresholdImages(B, P_OUT)
+    cases = []
+    for op in ops:
+        f = thr.place(g, op)
+        x = g.tensors[op.inputs[0]]
+        pcs = f["pc"]
+        n = 60
+        xs = rng.integers(x.lo, x.hi + 1, (n, P_OUT))
+        gs = rng.integers(0, 2, n)
+        # thresholds themselves and their neighbours (the comparison edges)
+        edges = np.asarray(op.attrs["sets"][0]["thresholds"]).reshape(-1)
+        xs[:20] = np.clip(rng.choice(edges, (20, P_OUT)) + rng.integers(-1, 2, (20, P_OUT)),
+                          x.lo, x.hi)
+        ys = []
+        for t in range(n):
+            chans = [gs[t] * P_OUT + o for o in range(P_OUT)]
+            row = []
+            for o, c in enumerate(chans):
+                s = op.attrs["sets"][0]
+                r = c if pcs else 0
+                if r >= len(s["thresholds"]):
+                    row.append(None)
+                    continue
+                v = requant(np.array([[xs[t, o]]]), np.array([s["thresholds"][r]]),
+                            np.array([s["direction"][r]]), op.attrs["out_min"])
+                row.append(int(v[0, 0]))
+            ys.append(row)
+        # lanes without a channel (6 channels, 8 lanes) are not compared
+        keep = [t for t in range(n) if all(v is not None for v in ys[t])]
+        cases.append({"name": op.name, "fields": f, "x": xs[keep].tolist(),
+                      "g": gs[keep].tolist(), "y": [ys[t] for t in keep]})
+    rq_roms = {}
+    for s in range(B):
+        for o in range(P_OUT):
+            cells = thr.mem[s][o]
+            rq_roms[(s, o)] = cells
+            words = [(nn << TW) | (v & ((1 << TW) - 1)) for nn, v in cells] or [0]
+            (tmp_path / f"thr_s{s}_l{o}.mem").write_text(im.hex_lines(words, TW + 1))
+    (tmp_path / "unit_top.v").write_text(_wrapper(rq_roms))
+    cfg = {"vectors": str(TEST_VECTORS / "lfsr.json"), "leap_p": LEAP_P,
+           "mask_expected": mask_exp, "p_out": P_OUT, "p_in": P_IN, "ew": EW, "sw": EW + 4,
+           "vw": VW, "stages": B, "taw": TAW, "requants": cases}
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
+
+    with verilator_environment():
+        from cocotb_tools.runner import get_runner
+        runner = get_runner("verilator")
+        srcs = [RTL_DIR / f for f in ("hfn_rom.v", "hfn_lfsr_leap.v", "hfn_lanes.v",
+                                      "hfn_requant.v")] + [tmp_path / "unit_top.v"]
+        runner.build(sources=srcs, hdl_toplevel="unit_top", build_dir=tmp_path / "build",
+                     build_args=["-Wno-fatal"], defines={"UNIT_DIR": f'"{tmp_path}"'},
+                     timescale=("1ns", "1ps"))
+        xml = runner.test(hdl_toplevel="unit_top", test_module="cocotb_units",
+                          test_dir=tmp_path / "build",
+                          extra_env={"HFN_UNIT_CFG": str(tmp_path / "cfg.json")})
+    cases_run = ET.parse(xml).getroot().iter("testcase")
+    results = {c.get("name"): [e.tag for e in c] for c in cases_run}
+    assert set(results) == {"lfsr_vectors", "mask_rom", "lane_array", "requant"}, results
+    failed = {k: v for k, v in results.items() if "failure" in v or "error" in v}
+    assert not failed, failed

@@ -1,0 +1,100 @@
+"""The RTL writer: deterministic output, ROM images that hold no weights (the mask ROM
+is the only per-weight storage), and clear errors for what the engine cannot run."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from hfn_hls.errors import HfnError
+from hfn_hls.ir.model import Op
+from hfn_hls.ir.random_graph import random_graph
+from hfn_hls.lanes import parse_lanes
+from hfn_hls.rtl_backend import write_rtl
+from hfn_hls.rtl_backend.design import compile_design
+from hfn_hls.rtl_backend import images as im
+from hfn_hls.rtl_backend.images import ceil_div
+from hfn_hls.rtl_backend.resnet_like import resnet_like
+
+
+def test_deterministic(tmp_path):
+    g = random_graph(4)
+    a = write_rtl(g, None, parse_lanes("4x8"), tmp_path / "a" / "rtl")
+    b = write_rtl(g, None, parse_lanes("4x8"), tmp_path / "b" / "rtl")
+    assert a == b
+    fa = sorted(p.name for p in (tmp_path / "a" / "rtl").iterdir())
+    assert fa == sorted(p.name for p in (tmp_path / "b" / "rtl").iterdir())
+    for name in fa:
+        assert (tmp_path / "a" / "rtl" / name).read_bytes() == \
+            (tmp_path / "b" / "rtl" / name).read_bytes(), name
+    assert "hfn_top.v" in fa and "mask.mem" in fa and "hfn_engine.v" in fa
+
+
+def test_weights_never_stored():
+    """The mask ROM is 1 bit per unique weight (plus lane padding of unaligned
+    layers); the other ROMs do not grow with the weights."""
+    g = resnet_like(0, widths=(16, 32, 64), image=8)
+    lanes = parse_lanes("64")
+    d = compile_design(g, lanes)
+    bits = d.stats["rom_bits"]
+    unique = sum(l.size for l in g.layers.values())
+    assert d.stats["unique_weights"] == unique
+    padded = 0
+    for lay in g.layers.values():
+        co, kh, kw, ci = lay.shape
+        padded += ceil_div(co, lanes.p_out) * lanes.p_out * kh * kw * \
+            ceil_div(ci, lanes.p_in) * lanes.p_in
+    assert bits["mask"] == padded
+    assert unique <= bits["mask"] <= 1.01 * unique
+    # aligned layers: exactly one bit per weight
+    aligned = [l for l in g.layers.values()
+               if l.shape[0] % lanes.p_out == 0 and l.shape[3] % lanes.p_in == 0]
+    assert aligned and all(len(im.mask_words(g, l.name, 8, 8)) * 64 == l.size
+                           for l in aligned)
+    # start states: 32 bits per (padded) output channel, independent of kernel size
+    chans = sum(ceil_div(l.shape[0], lanes.p_out) * lanes.p_out for l in g.layers.values())
+    assert bits["state"] == 32 * chans
+    assert set(bits) == {"mask", "state", "threshold", "table"}
+
+
+def test_folded_layers_stored_once():
+    g = random_graph(0)   # has a fold of 3 iterations
+    d = compile_design(g, parse_lanes("4x8"))
+    folds = [op for op in g.ops if op.kind == "fold"]
+    assert folds and folds[0].attrs["iterations"] > 1
+    # the table has one entry per body pass, between loop markers
+    kinds = [it[0] for it in d.program.items]
+    assert kinds.count("loop") == len(folds)
+    assert d.stats["macs"] > d.stats["ideal_cycles"]
+
+
+@pytest.mark.parametrize("lanes", ["3x4", "8x4"])
+def test_bad_lanes(lanes):
+    with pytest.raises(HfnError, match="powers of two"):
+        compile_design(random_graph(1), parse_lanes(lanes))
+
+
+def test_unsupported_op():
+    g = copy.deepcopy(random_graph(1))
+    first = g.ops[1]          # the stem's requant: insert a maxpool after it
+    g.tensors["mp"] = copy.deepcopy(g.tensors[first.output])
+    g.tensors["mp"].name = "mp"
+    g.ops.insert(2, Op("maxpool", "mp", [first.output], "mp",
+                       {"kernel": 3, "stride": 1, "pad": 1}))
+    with pytest.raises(HfnError, match="maxpool"):
+        compile_design(g, parse_lanes("4x4"))
+
+
+def test_nothing_half_written(tmp_path, monkeypatch):
+    from hfn_hls.rtl_backend import writer
+    out = tmp_path / "rtl"
+    write_rtl(random_graph(2), None, parse_lanes("2x2"), out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+    monkeypatch.setattr(writer.im, "hex_lines", boom)
+    with pytest.raises(RuntimeError):
+        write_rtl(random_graph(3), None, parse_lanes("2x2"), out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["rtl"]
