@@ -191,7 +191,8 @@ def plot_cycles(sim: dict | None, path: Path) -> None:
     if layers:
         import numpy as np
         x = np.arange(len(layers))
-        ax.bar(x - 0.2, [int(l["cycles"]) for l in layers], 0.4, label="simulated")
+        ax.bar(x - 0.2, [int(l["cycles"]) for l in layers], 0.4,
+               label=sim.get("layers_source", "simulated"))
         ax.bar(x + 0.2, [int(l["ideal_cycles"]) for l in layers], 0.4, label="ideal (MACs/lanes)")
         ax.set_xticks(x, [l["name"] for l in layers], rotation=60, ha="right", fontsize=7)
         ax.set_ylabel("cycles per inference")
@@ -200,7 +201,9 @@ def plot_cycles(sim: dict | None, path: Path) -> None:
         why = "no RTL simulation report" if not sim else "the simulation reported no per-layer cycles"
         ax.text(0.5, 0.5, f"cycles per layer: not run ({why})", ha="center")
         ax.set_axis_off()
-    ax.set_title("cycles per layer")
+    total = (sim or {}).get("cycles_per_inference")
+    ax.set_title("cycles per layer" + (f" (measured in RTL simulation: {total:,.0f} cycles "
+                                         "per inference)" if total else ""), fontsize=9)
     _save(plt, fig, path)
 
 
