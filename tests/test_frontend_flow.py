@@ -8,18 +8,8 @@ import torch
 from hfn_hls.data import load_dataset
 from hfn_hls.export import read_metadata
 from hfn_hls.golden import GoldenModel
+from hfn_hls.ir.build import execute_qonnx
 from hfn_hls.ir.model import Graph
-
-
-def _qonnx_outputs(path, x):
-    from qonnx.core.modelwrapper import ModelWrapper
-    from qonnx.core.onnx_exec import execute_onnx
-    from qonnx.transformation.change_batchsize import ChangeBatchSize
-
-    from hfn_hls.ir.build import cleanup
-
-    m = cleanup(cleanup(ModelWrapper(str(path))).transform(ChangeBatchSize(len(x))))
-    return execute_onnx(m, {m.graph.input[0].name: x})[m.graph.output[0].name]
 
 
 def test_digits_accuracy_and_metrics(digits_run):
@@ -66,7 +56,7 @@ def test_golden_equals_qonnx_and_brevitas_on_the_test_set(digits_run, digits_onn
     codes, labels = digits_test_codes
     gold = GoldenModel(digits_ir).run(codes)
     d = load_dataset("digits")
-    q = _qonnx_outputs(digits_onnx, d.x_test)
+    q = execute_qonnx(digits_onnx, d.x_test)
     qcodes = np.rint(q / digits_ir.meta["output_scale"]).astype(np.int64)
     identical = (qcodes == gold).mean()
     assert identical >= 0.999, identical
@@ -85,7 +75,7 @@ def test_resnet20_golden_equals_qonnx(resnet20_onnx, resnet20_ir):
     x = rng.random((8, 3, 32, 32)).astype(np.float32)
     gm = GoldenModel(resnet20_ir)
     gold = gm.run(gm.quantize_input(x.transpose(0, 2, 3, 1)))
-    q = _qonnx_outputs(resnet20_onnx, x)
+    q = execute_qonnx(resnet20_onnx, x)
     qcodes = np.rint(q / resnet20_ir.meta["output_scale"]).astype(np.int64)
     assert (qcodes == gold).mean() >= 0.999
     assert np.array_equal(qcodes.argmax(1), gold.argmax(1))

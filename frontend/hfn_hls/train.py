@@ -114,19 +114,9 @@ def train(preset_name: str, run_dir: str | Path, *, dataset: str | None = None,
           seed: int = 0, threads: int | None = None, progress: bool = True,
           act_bits: int | None = None, k: float | None = None) -> dict:
     """Search the supermask; write the checkpoint and metrics.json; return the metrics."""
-    from dataclasses import replace
 
     run_dir = Path(run_dir)
-    p = get_preset(preset_name, dataset)
-    if act_bits is not None:
-        if not 2 <= act_bits <= 8:
-            raise HfnError(f"--act-bits {act_bits}", "unsupported activation width",
-                           "choose 2 to 8 bits")
-        p = replace(p, act_bits=act_bits, res_bits=act_bits + 1)
-    if k is not None:
-        if not 0 < k <= 1:
-            raise HfnError(f"--k {k}", "kept fraction must be in (0, 1]", "e.g. --k 0.3")
-        p = replace(p, k=k)
+    p = configured_preset(preset_name, dataset, act_bits, k)
     data = load_dataset(p.dataset, data_dir)
     epochs = epochs or int(p.extra.get("epochs", 100))
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -205,13 +195,32 @@ def train(preset_name: str, run_dir: str | Path, *, dataset: str | None = None,
     return metrics
 
 
+def configured_preset(preset_name: str, dataset: str | None, act_bits: int | None = None,
+                      k: float | None = None):
+    """A preset with the command line's overrides (activation width, kept fraction)."""
+    from dataclasses import replace
+
+    p = get_preset(preset_name, dataset)
+    if act_bits is not None:
+        if not 2 <= act_bits <= 8:
+            raise HfnError(f"--act-bits {act_bits}", "unsupported activation width",
+                           "choose 2 to 8 bits")
+        p = replace(p, act_bits=act_bits, res_bits=act_bits + 1)
+    if k is not None:
+        if not 0 < k <= 1:
+            raise HfnError(f"--k {k}", "kept fraction must be in (0, 1]", "e.g. --k 0.3")
+        p = replace(p, k=k)
+    return p
+
+
 def init_model(preset_name: str, run_dir: str | Path, *, dataset: str | None = None,
-               model_seed: int = 2021, seed: int = 0, calibrate: bool = True) -> HfnResNet:
+               model_seed: int = 2021, seed: int = 0, calibrate: bool = True,
+               act_bits: int | None = None, k: float | None = None) -> HfnResNet:
     """An untrained model (random scores) for hardware work without data.
 
     A few forward passes on random inputs in training mode initialise the BatchNorm
     statistics and the quantiser scales, so the network is not degenerate."""
-    p = get_preset(preset_name, dataset)
+    p = configured_preset(preset_name, dataset, act_bits, k)
     torch.manual_seed(seed)
     model = build_model(p, model_seed)
     if calibrate:

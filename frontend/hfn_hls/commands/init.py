@@ -11,6 +11,8 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--output", required=True, metavar="RUN", help="run directory")
     p.add_argument("--model-seed", type=int, default=2021, help="LFSR model seed")
     p.add_argument("--seed", type=int, default=0, help="seed of the random scores")
+    p.add_argument("--act-bits", type=int, help="activation width, 2-8 (default 4)")
+    p.add_argument("--k", type=float, help="kept fraction of the supermask")
     p.add_argument("--force", action="store_true", help="overwrite an existing checkpoint")
 
 
@@ -29,6 +31,6 @@ def run(args) -> int:
                        f"{args.preset}'")
     out = check_output_dir(args.output, args.force, (CHECKPOINT,))
     init_model(args.preset, out, dataset=args.dataset, model_seed=args.model_seed,
-               seed=args.seed)
+               seed=args.seed, act_bits=args.act_bits, k=args.k)
     print(f"initialised {p.name} ({p.dataset}) in {out}/{CHECKPOINT}")
     return 0

@@ -69,3 +69,13 @@ def build_ir(path: str | Path) -> Graph:
         "origin": Path(path).name,
     }
     return graph
+
+
+def execute_qonnx(path: str | Path, x):
+    """The QONNX model's float outputs for a batch ``x`` (NCHW), executed by qonnx's
+    ``execute_onnx`` — the reference the golden model is compared with."""
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.transformation.change_batchsize import ChangeBatchSize
+
+    m = cleanup(cleanup(load_onnx(path)).transform(ChangeBatchSize(len(x))))
+    return execute_onnx(m, {m.graph.input[0].name: x})[m.graph.output[0].name]
