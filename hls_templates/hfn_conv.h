@@ -85,42 +85,13 @@ CHUNK:
     }
 }
 
-// conv -> accumulator tensor (used when the accumulators are themselves needed, e.g.
-// the classifier whose accumulators are the network's output codes).
-template <class CFG, class TI, class TO>
-void conv(const TI in[], TO out[], const typename CFG::mask_rom_t masks[CFG::CO][CFG::KC],
-          const lfsr_rom_t states[CFG::CO]) {
-#pragma HLS INLINE off
-    TI win[CFG::K];
-#pragma HLS ARRAY_PARTITION variable = win cyclic factor = CFG::P_IN
-    typename CFG::acc_t acc[CFG::P_OUT];
-#pragma HLS ARRAY_PARTITION variable = acc complete
-OUT_ROW:
-    for (int oh = 0; oh < CFG::OH; oh++) {
-    OUT_COL:
-        for (int ow = 0; ow < CFG::OW; ow++) {
-            gather_window<CFG>(in, win, oh, ow);
-            const int base = (oh * CFG::OW + ow) * CFG::CO;
-        GROUP:
-            for (int cg = 0; cg < CFG::CO; cg += CFG::P_OUT) {
-                mac_group<CFG>(win, masks, states, cg, acc);
-            STORE:
-                for (int po = 0; po < CFG::P_OUT; po++) {
-#pragma HLS UNROLL
-                    if (cg + po < CFG::CO) out[base + cg + po] = acc[po];
-                }
-            }
-        }
-    }
-}
-
-// conv fused with the requant that consumes its accumulators: the accumulator tensor
-// never exists in memory, only P_OUT accumulator registers.
-template <class CFG, class RQ, class TI, class TO>
-void conv_rq(const TI in[], TO out[], const typename CFG::mask_rom_t masks[CFG::CO][CFG::KC],
-             const lfsr_rom_t states[CFG::CO], const typename RQ::thr_rom_t thr[RQ::ITERS][RQ::R][RQ::L],
-             const typename RQ::dir_rom_t dir[RQ::ITERS][RQ::R], int it) {
-#pragma HLS INLINE off
+// The loop nest of every convolution: output pixel -> window -> group of P_OUT channels.
+// STORE decides what an output channel's accumulator becomes (kept, or requantised):
+// store(index in out[], output channel, accumulator).
+template <class CFG, class TI, class STORE>
+void conv_pixels(const TI in[], const typename CFG::mask_rom_t masks[CFG::CO][CFG::KC],
+                 const lfsr_rom_t states[CFG::CO], STORE &store) {
+#pragma HLS INLINE
     TI win[CFG::K];
 #pragma HLS ARRAY_PARTITION variable = win cyclic factor = CFG::P_IN
     typename CFG::acc_t acc[CFG::P_OUT];
@@ -138,11 +109,51 @@ OUT_ROW:
                 for (int po = 0; po < CFG::P_OUT; po++) {
 #pragma HLS UNROLL
                     const int co = cg + po;
-                    if (co < CFG::CO) out[base + co] = requant_one<RQ>(acc[po], co, it, thr, dir);
+                    if (co < CFG::CO) store(base + co, co, acc[po]);
                 }
             }
         }
     }
+}
+
+template <class TO>
+struct store_acc {
+    TO *out;
+    template <class A>
+    void operator()(int i, int, const A &acc) { out[i] = acc; }
+};
+
+template <class RQ, class TO>
+struct store_requant {
+    TO *out;
+    const typename RQ::thr_rom_t (*thr)[RQ::R][RQ::L];
+    const typename RQ::dir_rom_t (*dir)[RQ::R];
+    int it;
+    template <class A>
+    void operator()(int i, int co, const A &acc) {
+        out[i] = requant_one<RQ>(acc, co, it, thr, dir);
+    }
+};
+
+// conv -> accumulator tensor (used when the accumulators are themselves needed, e.g.
+// the classifier whose accumulators are the network's output codes).
+template <class CFG, class TI, class TO>
+void conv(const TI in[], TO out[], const typename CFG::mask_rom_t masks[CFG::CO][CFG::KC],
+          const lfsr_rom_t states[CFG::CO]) {
+#pragma HLS INLINE off
+    store_acc<TO> store = {out};
+    conv_pixels<CFG>(in, masks, states, store);
+}
+
+// conv fused with the requant that consumes its accumulators: the accumulator tensor
+// never exists in memory, only P_OUT accumulator registers.
+template <class CFG, class RQ, class TI, class TO>
+void conv_rq(const TI in[], TO out[], const typename CFG::mask_rom_t masks[CFG::CO][CFG::KC],
+             const lfsr_rom_t states[CFG::CO], const typename RQ::thr_rom_t thr[RQ::ITERS][RQ::R][RQ::L],
+             const typename RQ::dir_rom_t dir[RQ::ITERS][RQ::R], int it) {
+#pragma HLS INLINE off
+    store_requant<RQ, TO> store = {out, thr, dir, it};
+    conv_pixels<CFG>(in, masks, states, store);
 }
 
 }  // namespace hfn
