@@ -168,7 +168,7 @@ def train(preset_name: str, run_dir: str | Path, *, dataset: str | None = None,
             loss.backward()
             opt.step()
             sched.step()
-            running += float(loss) * len(idx)
+            running += loss.item() * len(idx)
         if hasattr(bar, "set_postfix"):
             bar.set_postfix(loss=f"{running / len(perm):.3f}")
     train_seconds = time.time() - t0
