@@ -18,10 +18,9 @@ import onnx
 import torch
 
 from .models.resnet import HfnResNet
+from .metadata import META_FORMAT, META_KEY, read_metadata  # noqa: F401 (re-exported)
 from .models.supermask import GAIN, HfnConv2d
 
-META_KEY = "hfn"
-META_FORMAT = "hfn-meta"
 
 
 def conv_call_order(model: HfnResNet) -> list[str]:
@@ -88,10 +87,3 @@ def export_model(model: HfnResNet, out_path: str | Path, *, verbose: bool = Fals
         if os.path.exists(tmp):
             os.unlink(tmp)
     return out_path
-
-
-def read_metadata(model: onnx.ModelProto) -> dict | None:
-    for p in model.metadata_props:
-        if p.key == META_KEY:
-            return json.loads(p.value)
-    return None

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from .ir.model import Graph, range_bits
 from .models.presets import DATASETS, Preset
-from .models.resnet import plan_blocks
+from .models.plan import plan_blocks
 
 MB_BITS = 8_000_000
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import onnx
 
 from ..errors import HfnError
-from ..export import read_metadata
+from ..metadata import read_metadata
 from .model import Graph
 from .passes.extract import ExtractIntegerGraph
 from .passes.ir_passes import DetectFolds, InferRanges, StripCallIndices, VerifyWeights

@@ -5,7 +5,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.base import Transformation
 
 from ...errors import HfnError
-from ...export import META_FORMAT, read_metadata
+from ...metadata import META_FORMAT, read_metadata
 
 SUPPORTED_OPS = {"Quant", "Conv", "Mul", "BatchNormalization", "Relu", "Add",
                  "GlobalAveragePool", "MaxPool", "Flatten", "Reshape"}
