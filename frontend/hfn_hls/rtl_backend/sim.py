@@ -88,12 +88,51 @@ def _sync_sources(srcs: list[Path], dst: Path) -> list[Path]:
 
 _BUILT: dict = {}      # build dir -> (sources digest, runner) of this process
 
+# GNU make (the Verilator build) cannot work in a folder whose path holds a space
+# (verilated.mk stops with "cannot build in directories containing spaces"); the other
+# characters are those make treats specially in file names.
+_MAKE_UNSAFE = re.compile(r"[\s#$:;=%\\'\"]")
+
+
+def _cache_roots() -> list[Path]:
+    import os
+    import tempfile
+    roots = []
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    roots.append(Path(xdg) if xdg else Path.home() / ".cache")
+    roots.append(Path(tempfile.gettempdir()))
+    return [r / "hfn-hls" / "rtl_sim" for r in roots]
+
+
+def make_safe_build_dir(build_dir: Path) -> Path:
+    """``build_dir`` (absolute) if make can build there; else a folder of the user's cache
+    (``$XDG_CACHE_HOME`` or ``~/.cache``, then the temp dir) keyed by ``build_dir``'s
+    path, so each project keeps its own incremental build.  HfnError when no candidate
+    is usable."""
+    build_dir = Path(build_dir).resolve()
+    if not _MAKE_UNSAFE.search(str(build_dir)):
+        return build_dir
+    key = hashlib.sha256(str(build_dir).encode()).hexdigest()[:16]
+    for root in _cache_roots():
+        cand = root.resolve() / key
+        if not _MAKE_UNSAFE.search(str(cand)):
+            return cand
+    raise HfnError(str(build_dir), "the path holds a space or a character make cannot "
+                   "handle, and so do the cache and temp folders",
+                   "move the project to a path without spaces, or set XDG_CACHE_HOME to one")
+
 
 def build(rtl_dir: Path, build_dir: Path, waves: bool = False):
     """Verilate ``rtl_dir`` into ``build_dir`` (incremental) and return the runner.
 
     A build of identical sources made earlier in this process is reused as is."""
     from cocotb_tools.runner import get_runner
+    # the runner works inside build_dir (so no relative paths) and make cannot build in a
+    # path with spaces (run_system_sim chooses make_safe_build_dir)
+    build_dir = Path(build_dir).resolve()
+    if _MAKE_UNSAFE.search(str(build_dir)):
+        raise HfnError(str(build_dir), "make cannot build in this path (a space or a "
+                       "special character)", "use sim.make_safe_build_dir(build_dir)")
     srcs = _sync_sources(check_top_ports(rtl_dir), build_dir / "src")
     digest = hashlib.sha256(b"".join(f.read_bytes() for f in srcs) + bytes([waves])).hexdigest()
     key = str(build_dir.resolve())
@@ -143,7 +182,8 @@ def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
     graph = Graph.load(ir)
     codes = (np.asarray(images)[:n] if images is not None
              else default_images(graph, n, prj_dir))
-    build_dir = Path(build_dir) if build_dir else prj_dir / "build" / "rtl_sim"
+    build_dir = make_safe_build_dir(Path(build_dir) if build_dir
+                                    else prj_dir / "build" / "rtl_sim")
     with verilator_environment():
         runner = build(rtl_dir, build_dir, waves)
     inputs, result = build_dir / "inputs.npy", build_dir / "result.json"
@@ -170,6 +210,7 @@ def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
                        f"see {build_dir / 'sim.log'}")
     out = json.loads(result.read_text())
     out["rtl_dir"] = str(rtl_dir)
+    out["build_dir"] = str(build_dir)
     if waves and (build_dir / "dump.vcd").is_file():
         out["waves"] = str(build_dir / "dump.vcd")
     if desc.get("ideal_cycles"):
