@@ -58,9 +58,7 @@ def test_golden_equals_qonnx_and_brevitas_on_the_test_set(digits_run, digits_onn
     d = load_dataset("digits")
     q = execute_qonnx(digits_onnx, d.x_test)
     qcodes = np.rint(q / digits_ir.meta["output_scale"]).astype(np.int64)
-    identical = (qcodes == gold).mean()
-    assert identical >= 0.999, identical
-    assert np.array_equal(qcodes.argmax(1), gold.argmax(1))
+    assert np.array_equal(qcodes, gold), np.argwhere(qcodes != gold)[:5]
     model = load_checkpoint(digits_run[0]).eval()
     with torch.no_grad():
         logits = model(torch.from_numpy(d.x_test)).numpy()
@@ -77,8 +75,8 @@ def test_resnet20_golden_equals_qonnx(resnet20_onnx, resnet20_ir):
     gold = gm.run(gm.quantize_input(x.transpose(0, 2, 3, 1)))
     q = execute_qonnx(resnet20_onnx, x)
     qcodes = np.rint(q / resnet20_ir.meta["output_scale"]).astype(np.int64)
-    assert (qcodes == gold).mean() >= 0.999
-    assert np.array_equal(qcodes.argmax(1), gold.argmax(1))
+    assert len(np.unique(gold)) > 3                       # a meaningful comparison
+    assert np.array_equal(qcodes, gold), np.argwhere(qcodes != gold)[:5]
     folds = [o for o in resnet20_ir.ops if o.kind == "fold"]
     assert [f.attrs["iterations"] for f in folds] == [3]
 
