@@ -164,10 +164,15 @@ def build(rtl_dir: Path, build_dir: Path, waves: bool = False):
 
 
 def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
-                   images: np.ndarray | None = None, build_dir=None) -> dict:
+                   images: np.ndarray | None = None, build_dir=None,
+                   pauses: dict | None = None) -> dict:
     """Stream ``n`` images through the RTL and compare with the golden model.
 
-    Returns {vectors, mismatches, cycles_per_inference, latency_cycles, ...}.
+    ``pauses`` = ``{"in": p, "out": q, "seed": s}`` stalls the input stream (idle
+    cycles, probability p per cycle) and the output stream (back-pressure, q); the
+    cycle figures of such a run include the stalls (no ``utilisation`` is given).
+
+    Returns {vectors, mismatches, outputs, cycles_per_inference, latency_cycles, ...}.
     """
     prj_dir = Path(prj_dir)
     ir = prj_dir / "ir.json"
@@ -196,6 +201,13 @@ def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
     per = desc.get("engine_macs", 10**7) // max(1, _lanes(desc)) * 3 + 20000
     cfg = {"ir": str(ir.resolve()), "inputs": str(inputs.resolve()),
            "result": str(result.resolve()), "timeout_cycles": int(per * 2 + 100000)}
+    if pauses:
+        p_in, p_out = float(pauses.get("in", 0)), float(pauses.get("out", 0))
+        if not (0 <= p_in < 1 and 0 <= p_out < 1):
+            raise HfnError(f"pauses {pauses}", "pause probabilities must lie in [0, 1)",
+                           "give e.g. {'in': 0.3, 'out': 0.5}")
+        cfg["pauses"] = {"in": p_in, "out": p_out, "seed": int(pauses.get("seed", 0))}
+        cfg["timeout_cycles"] = int(cfg["timeout_cycles"] / (1 - max(p_in, p_out)) ** 2)
     (build_dir / "sim_cfg.json").write_text(json.dumps(cfg))
     with verilator_environment():
         try:
@@ -213,7 +225,7 @@ def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
     out["build_dir"] = str(build_dir)
     if waves and (build_dir / "dump.vcd").is_file():
         out["waves"] = str(build_dir / "dump.vcd")
-    if desc.get("ideal_cycles"):
+    if desc.get("ideal_cycles") and not pauses:
         out["ideal_cycles"] = desc["ideal_cycles"]
         out["utilisation"] = desc["ideal_cycles"] / out["cycles_per_inference"]
     return out
