@@ -1,5 +1,6 @@
 """Train -> export -> IR -> golden model on digits, against QONNX execution and Brevitas."""
 import json
+import re
 
 import numpy as np
 import onnx
@@ -40,13 +41,19 @@ def test_ir_has_folds_and_verified_layers(digits_ir):
 
 
 def test_ir_weights_equal_the_onnx_weights(digits_onnx, digits_ir):
+    """Each Conv node's weight (named after its module: /blocks.0/convs.1_1/Conv is the
+    second call of blocks.0.convs.1) equals its IR layer's integer weights."""
     m = onnx.load(str(digits_onnx))
     inits = {i.name: onnx.numpy_helper.to_array(i) for i in m.graph.initializer}
-    weights = [inits[n.input[1]] for n in m.graph.node if n.op_type == "Conv"
-               and n.input[1] in inits]
-    for name, layer in digits_ir.layers.items():
-        oihw = layer.ternary().transpose(0, 3, 1, 2)
-        assert any(w.shape == oihw.shape and np.array_equal(w, oihw) for w in weights), name
+    seen = set()
+    for n in m.graph.node:
+        if n.op_type != "Conv":
+            continue
+        name = re.sub(r"_\d+$", "", n.name.strip("/").rsplit("/", 1)[0]).replace("/", ".")
+        oihw = digits_ir.layers[name].ternary().transpose(0, 3, 1, 2)
+        assert np.array_equal(inits[n.input[1]], oihw), (n.name, name)
+        seen.add(name)
+    assert seen == set(digits_ir.layers)
 
 
 def test_golden_equals_qonnx_and_brevitas_on_the_test_set(digits_run, digits_onnx, digits_ir,
