@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from hfn_hls.boards import load_board
+from hfn_hls.golden import GoldenModel
 from hfn_hls.hls import write_project
 from hfn_hls.lanes import parse_lanes
 from hfn_hls.rtl_backend.sim import run_system_sim
@@ -27,6 +28,9 @@ def test_model_rtl_matches_golden_on_50_images(tmp_path, request, preset, lanes)
     res = run_system_sim(prj, 50, images=images)
     assert res["vectors"] == 50
     assert res["mismatches"] == 0, res["first_mismatch"]
+    want = GoldenModel(graph).run(images)           # computed here, not by the testbench
+    assert np.array_equal(np.asarray(res["outputs"]), want)
+    assert len({tuple(r) for r in want}) > 1
     # the per-layer cycle model (engine loop order) accounts for the measured cycles
     from hfn_hls.rtl_backend.cycles import layer_cycles
     lz = parse_lanes(lanes)

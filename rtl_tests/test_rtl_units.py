@@ -160,5 +160,5 @@ def test_rtl_units(tmp_path):
     cases_run = ET.parse(xml).getroot().iter("testcase")
     results = {c.get("name"): [e.tag for e in c] for c in cases_run}
     assert set(results) == {"lfsr_vectors", "mask_rom", "lane_array", "requant"}, results
-    failed = {k: v for k, v in results.items() if "failure" in v or "error" in v}
+    failed = {k: v for k, v in results.items() if {"failure", "error", "skipped"} & set(v)}
     assert not failed, failed

@@ -1,5 +1,6 @@
 """Train -> export -> IR -> golden model on digits, against QONNX execution and Brevitas."""
 import json
+import re
 
 import numpy as np
 import onnx
@@ -40,13 +41,19 @@ def test_ir_has_folds_and_verified_layers(digits_ir):
 
 
 def test_ir_weights_equal_the_onnx_weights(digits_onnx, digits_ir):
+    """Each Conv node's weight (named after its module: /blocks.0/convs.1_1/Conv is the
+    second call of blocks.0.convs.1) equals its IR layer's integer weights."""
     m = onnx.load(str(digits_onnx))
     inits = {i.name: onnx.numpy_helper.to_array(i) for i in m.graph.initializer}
-    weights = [inits[n.input[1]] for n in m.graph.node if n.op_type == "Conv"
-               and n.input[1] in inits]
-    for name, layer in digits_ir.layers.items():
-        oihw = layer.ternary().transpose(0, 3, 1, 2)
-        assert any(w.shape == oihw.shape and np.array_equal(w, oihw) for w in weights), name
+    seen = set()
+    for n in m.graph.node:
+        if n.op_type != "Conv":
+            continue
+        name = re.sub(r"_\d+$", "", n.name.strip("/").rsplit("/", 1)[0]).replace("/", ".")
+        oihw = digits_ir.layers[name].ternary().transpose(0, 3, 1, 2)
+        assert np.array_equal(inits[n.input[1]], oihw), (n.name, name)
+        seen.add(name)
+    assert seen == set(digits_ir.layers)
 
 
 def test_golden_equals_qonnx_and_brevitas_on_the_test_set(digits_run, digits_onnx, digits_ir,
@@ -58,9 +65,7 @@ def test_golden_equals_qonnx_and_brevitas_on_the_test_set(digits_run, digits_onn
     d = load_dataset("digits")
     q = execute_qonnx(digits_onnx, d.x_test)
     qcodes = np.rint(q / digits_ir.meta["output_scale"]).astype(np.int64)
-    identical = (qcodes == gold).mean()
-    assert identical >= 0.999, identical
-    assert np.array_equal(qcodes.argmax(1), gold.argmax(1))
+    assert np.array_equal(qcodes, gold), np.argwhere(qcodes != gold)[:5]
     model = load_checkpoint(digits_run[0]).eval()
     with torch.no_grad():
         logits = model(torch.from_numpy(d.x_test)).numpy()
@@ -77,8 +82,8 @@ def test_resnet20_golden_equals_qonnx(resnet20_onnx, resnet20_ir):
     gold = gm.run(gm.quantize_input(x.transpose(0, 2, 3, 1)))
     q = execute_qonnx(resnet20_onnx, x)
     qcodes = np.rint(q / resnet20_ir.meta["output_scale"]).astype(np.int64)
-    assert (qcodes == gold).mean() >= 0.999
-    assert np.array_equal(qcodes.argmax(1), gold.argmax(1))
+    assert len(np.unique(gold)) > 3                       # a meaningful comparison
+    assert np.array_equal(qcodes, gold), np.argwhere(qcodes != gold)[:5]
     folds = [o for o in resnet20_ir.ops if o.kind == "fold"]
     assert [f.attrs["iterations"] for f in folds] == [3]
 

@@ -25,5 +25,5 @@ def test_init_export_ir_matches_qonnx(tmp_path, act_bits, k):
     gm = GoldenModel(g)
     gold = gm.run(gm.quantize_input(x.transpose(0, 2, 3, 1)))
     q = np.rint(execute_qonnx(onnx_path, x) / g.meta["output_scale"]).astype(np.int64)
-    assert (q == gold).mean() >= 0.999
-    assert np.array_equal(q.argmax(1), gold.argmax(1))
+    assert len(np.unique(gold)) > 3                       # a meaningful comparison
+    assert np.array_equal(q, gold), np.argwhere(q != gold)[:5]

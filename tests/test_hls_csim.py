@@ -21,6 +21,14 @@ CONFIGS = [(s, l, w, im) for s, (l, w, im) in enumerate(
      ("1x3", 7, 6), ("64", 9, 7), ("8x2", 4, 8), ("5x7", 11, 5), ("2x8", 6, 6),
      ("32x1", 8, 4), ("4x4", 12, 7), ("1x32", 6, 3), ("3x3", 10, 6), ("2", 7, 8),
      ("4x8", 13, 5), ("8x4", 5, 10)], start=100)]
+# seed 100 gives one output vector for every image (nothing to compare): use 124 instead
+CONFIGS[0] = (124, *CONFIGS[0][1:])
+
+
+def _informative(outputs: np.ndarray) -> bool:
+    """Different images give different output vectors, with more than 3 distinct codes:
+    agreement with the golden model then means something."""
+    return len({tuple(r) for r in outputs}) > 1 and len(np.unique(outputs)) > 3
 
 
 def test_configurations_vary():
@@ -43,8 +51,18 @@ def test_random_configuration_csim_matches_golden(tmp_path, seed, lanes, width, 
     assert res["vectors"] == 16
     assert res["mismatches"] == 0, res["first_mismatches"]
     produced = np.loadtxt(tmp_path / "prj" / "build" / "csim_outputs.txt", dtype=np.int64, ndmin=2)
-    golden = np.loadtxt(tmp_path / "prj" / "tb_data" / "outputs.txt", dtype=np.int64, ndmin=2)
-    assert produced.shape == golden.shape and (produced == golden).all()
+    # the reference is computed here from the test images, not read from tb_data
+    golden = GoldenModel(g).run(_tb_inputs(tmp_path / "prj", g))
+    assert produced.shape == golden.shape == (16, g.output_tensor.shape[2])
+    assert (produced == golden).all()
+    assert _informative(golden)
+
+
+def _tb_inputs(prj, g) -> np.ndarray:
+    from hfn_hls import stream_format
+    rows = (prj / "tb_data" / "inputs.txt").read_text().splitlines()
+    return np.stack([stream_format.unpack_image([int(w, 16) for w in r.split()],
+                                                g.input_tensor.shape) for r in rows])
 
 
 def test_ctypes_predict_matches_golden(tmp_path):
@@ -52,7 +70,9 @@ def test_ctypes_predict_matches_golden(tmp_path):
     write_project(g, load_board("pynq-z2"), parse_lanes("2x4"), tmp_path / "prj", vectors=4)
     model = HlsModel(tmp_path / "prj").compile()
     x = np.random.default_rng(1).integers(0, 256, (40, *g.input_tensor.shape))
-    assert (model.predict(x) == GoldenModel(g).run(x)).all()
+    want = GoldenModel(g).run(x)
+    assert _informative(want)
+    assert (model.predict(x) == want).all()
     # the shared library is cached: a second compile does not rebuild
     assert HlsModel(tmp_path / "prj").compile().build_seconds == 0.0
 
@@ -79,7 +99,8 @@ def test_generated_source_holds_no_weights_and_folds_are_loops(tmp_path):
     top = (fw / "hfn_top.cpp").read_text()
     arrays = re.findall(r"static const [\w:]+ (\w+)\[", params)
     assert arrays and all(re.match(r"(MASK|STATE|THR|DIR)_", a) for a in arrays), arrays
-    assert not re.search(r"weight", params + top, re.I) or "Weights are not stored" in params
+    # ... and the top holds no array constants of its own
+    assert not re.search(r"\bconst\b[^;(]*\w+\s*(\[[^\]]*\]\s*)+=", _code(top)), "array in top"
     # the masks hold exactly one bit per unique weight (plus word padding), no more
     mask_words = sum(int(a) * int(b) for a, b in
                      re.findall(r"static const \w+::mask_rom_t MASK_\w+\[(\d+)\]\[(\d+)\]", params))
@@ -98,6 +119,11 @@ def test_generated_source_holds_no_weights_and_folds_are_loops(tmp_path):
         assert len(calls) == len(convs)                           # one instance per conv layer
         for c in calls:                                           # used nowhere else
             assert len(re.findall(rf"\b{c}_cfg\b", top)) == 1
+
+
+def _code(src: str) -> str:
+    """C++ source without comments."""
+    return re.sub(r"//[^\n]*|/\*.*?\*/", "", src, flags=re.S)
 
 
 def test_same_input_gives_byte_identical_project(tmp_path):

@@ -108,6 +108,19 @@ def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, batch: int = 256) -
     return correct / len(x)
 
 
+def _sync_from_rank0(model: nn.Module) -> None:
+    """Rank 0's parameters and buffers to every rank (after each epoch).  DDP averages
+    gradients, but what each rank computes from its own batches diverges: BatchNorm
+    running statistics and the quantisers' runtime statistics, which then initialise
+    their scale parameters.  The checkpoint is rank 0's; every rank continues from it
+    and ends with it (tests/test_train_distributed.py)."""
+    import torch.distributed as dist
+    with torch.no_grad():
+        for t in [*model.parameters(), *model.buffers()]:
+            if t.numel():
+                dist.broadcast(t.data, 0)
+
+
 def train(preset_name: str, run_dir: str | Path, *, dataset: str | None = None,
           data_dir: str | None = None, epochs: int | None = None, batch_size: int = 64,
           lr: float = 0.1, weight_decay: float = 5e-4, model_seed: int = 2021,
@@ -171,6 +184,8 @@ def train(preset_name: str, run_dir: str | Path, *, dataset: str | None = None,
             running += loss.item() * len(idx)
         if hasattr(bar, "set_postfix"):
             bar.set_postfix(loss=f"{running / len(perm):.3f}")
+        if world > 1:
+            _sync_from_rank0(model)
     train_seconds = time.time() - t0
     model.to("cpu")
     for nme, m in model.hfn_layers():

@@ -6,8 +6,9 @@ on the last class of each image and simple-mode S2MM ends a transfer at TLAST, s
 driver moves one image per transfer pair.  Buffers hold exactly the stream's bytes
 (``hfn_hls.stream_format``): H*W*C uint8 channels-last in, one uint32 word per class out.
 
-``pynq`` exists only on the board, so it is imported lazily; tests inject a software
-overlay and allocator instead (``software_overlay.SoftwareOverlay``).
+``pynq`` exists only on the board, so it is imported lazily; tests inject an overlay
+and an allocator instead (tests/test_driver_protocol.py: a recording fake;
+rtl_tests/test_driver_rtl.py: a DMA model on the RTL simulation).
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ class HfnOverlay:
             except ModuleNotFoundError:
                 raise HfnError("HfnOverlay", "the pynq package is not installed",
                                "run on the board's PYNQ image, or pass overlay= and "
-                               "allocate= (e.g. SoftwareOverlay for tests)") from None
+                               "allocate=") from None
             if overlay is None:
                 if bitfile is None or not Path(bitfile).is_file():
                     raise HfnError(str(bitfile), "bitstream not found",

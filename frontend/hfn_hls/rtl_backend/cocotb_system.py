@@ -4,11 +4,18 @@ output code with the golden model.
 It only uses the top's AXI4-Stream ports (docs/interfaces.md), so it drives our RTL
 or a Vitis-exported one alike.  Configuration comes from the JSON file named by
 ``HFN_SIM_CFG`` (written by ``sim.run_system_sim``); results go to ``cfg["result"]``.
+
+``cfg["pauses"]`` (optional) = ``{"in": p, "out": q, "seed": s}``: each cycle the input
+source idles with probability p (TVALID low between beats) and the output sink refuses
+with probability q (TREADY low: back-pressure), from a seeded generator.  Outputs must
+stay bit-exact; the cycle figures of such a run include the stalls (throughput is
+measured without pauses).
 """
 from __future__ import annotations
 
 import json
 import os
+import random
 
 import cocotb
 import numpy as np
@@ -37,6 +44,13 @@ async def feed(dut, src, codes) -> None:
             await RisingEdge(dut.ap_clk)
 
 
+def _bernoulli(p: float, seed: int):
+    """Endless pause pattern: True (stall this cycle) with probability p."""
+    rng = random.Random(seed)
+    while True:
+        yield rng.random() < p
+
+
 @cocotb.test()
 async def system(dut):
     cfg = json.loads(open(os.environ["HFN_SIM_CFG"]).read())
@@ -48,6 +62,11 @@ async def system(dut):
                           reset_active_level=False)
     sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.ap_clk, dut.ap_rst_n,
                          reset_active_level=False)
+
+    pauses = cfg.get("pauses")
+    if pauses:
+        src.set_pause_generator(_bernoulli(pauses["in"], pauses["seed"]))
+        sink.set_pause_generator(_bernoulli(pauses["out"], pauses["seed"] + 1))
 
     def now() -> int:
         return int(get_sim_time("ns")) // PERIOD_NS
@@ -73,7 +92,9 @@ async def system(dut):
     cpi = (done_at[-1] - done_at[0]) / (n - 1) if n > 1 else float(done_at[0])
     result = {"vectors": n, "mismatches": mismatches, "cycles_per_inference": cpi,
               "latency_cycles": done_at[0], "total_cycles": done_at[-1],
-              "first_mismatch": first}
+              "first_mismatch": first, "outputs": got}
+    if pauses:
+        result["pauses"] = pauses
     with open(cfg["result"], "w") as f:
         json.dump(result, f, indent=1)
     assert mismatches == 0, f"{mismatches} mismatches with the golden model: {first}"

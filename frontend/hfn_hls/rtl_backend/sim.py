@@ -88,12 +88,51 @@ def _sync_sources(srcs: list[Path], dst: Path) -> list[Path]:
 
 _BUILT: dict = {}      # build dir -> (sources digest, runner) of this process
 
+# GNU make (the Verilator build) cannot work in a folder whose path holds a space
+# (verilated.mk stops with "cannot build in directories containing spaces"); the other
+# characters are those make treats specially in file names.
+_MAKE_UNSAFE = re.compile(r"[\s#$:;=%\\'\"]")
+
+
+def _cache_roots() -> list[Path]:
+    import os
+    import tempfile
+    roots = []
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    roots.append(Path(xdg) if xdg else Path.home() / ".cache")
+    roots.append(Path(tempfile.gettempdir()))
+    return [r / "hfn-hls" / "rtl_sim" for r in roots]
+
+
+def make_safe_build_dir(build_dir: Path) -> Path:
+    """``build_dir`` (absolute) if make can build there; else a folder of the user's cache
+    (``$XDG_CACHE_HOME`` or ``~/.cache``, then the temp dir) keyed by ``build_dir``'s
+    path, so each project keeps its own incremental build.  HfnError when no candidate
+    is usable."""
+    build_dir = Path(build_dir).resolve()
+    if not _MAKE_UNSAFE.search(str(build_dir)):
+        return build_dir
+    key = hashlib.sha256(str(build_dir).encode()).hexdigest()[:16]
+    for root in _cache_roots():
+        cand = root.resolve() / key
+        if not _MAKE_UNSAFE.search(str(cand)):
+            return cand
+    raise HfnError(str(build_dir), "the path holds a space or a character make cannot "
+                   "handle, and so do the cache and temp folders",
+                   "move the project to a path without spaces, or set XDG_CACHE_HOME to one")
+
 
 def build(rtl_dir: Path, build_dir: Path, waves: bool = False):
     """Verilate ``rtl_dir`` into ``build_dir`` (incremental) and return the runner.
 
     A build of identical sources made earlier in this process is reused as is."""
     from cocotb_tools.runner import get_runner
+    # the runner works inside build_dir (so no relative paths) and make cannot build in a
+    # path with spaces (run_system_sim chooses make_safe_build_dir)
+    build_dir = Path(build_dir).resolve()
+    if _MAKE_UNSAFE.search(str(build_dir)):
+        raise HfnError(str(build_dir), "make cannot build in this path (a space or a "
+                       "special character)", "use sim.make_safe_build_dir(build_dir)")
     srcs = _sync_sources(check_top_ports(rtl_dir), build_dir / "src")
     digest = hashlib.sha256(b"".join(f.read_bytes() for f in srcs) + bytes([waves])).hexdigest()
     key = str(build_dir.resolve())
@@ -125,10 +164,15 @@ def build(rtl_dir: Path, build_dir: Path, waves: bool = False):
 
 
 def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
-                   images: np.ndarray | None = None, build_dir=None) -> dict:
+                   images: np.ndarray | None = None, build_dir=None,
+                   pauses: dict | None = None) -> dict:
     """Stream ``n`` images through the RTL and compare with the golden model.
 
-    Returns {vectors, mismatches, cycles_per_inference, latency_cycles, ...}.
+    ``pauses`` = ``{"in": p, "out": q, "seed": s}`` stalls the input stream (idle
+    cycles, probability p per cycle) and the output stream (back-pressure, q); the
+    cycle figures of such a run include the stalls (no ``utilisation`` is given).
+
+    Returns {vectors, mismatches, outputs, cycles_per_inference, latency_cycles, ...}.
     """
     prj_dir = Path(prj_dir)
     ir = prj_dir / "ir.json"
@@ -143,7 +187,8 @@ def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
     graph = Graph.load(ir)
     codes = (np.asarray(images)[:n] if images is not None
              else default_images(graph, n, prj_dir))
-    build_dir = Path(build_dir) if build_dir else prj_dir / "build" / "rtl_sim"
+    build_dir = make_safe_build_dir(Path(build_dir) if build_dir
+                                    else prj_dir / "build" / "rtl_sim")
     with verilator_environment():
         runner = build(rtl_dir, build_dir, waves)
     inputs, result = build_dir / "inputs.npy", build_dir / "result.json"
@@ -156,6 +201,13 @@ def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
     per = desc.get("engine_macs", 10**7) // max(1, _lanes(desc)) * 3 + 20000
     cfg = {"ir": str(ir.resolve()), "inputs": str(inputs.resolve()),
            "result": str(result.resolve()), "timeout_cycles": int(per * 2 + 100000)}
+    if pauses:
+        p_in, p_out = float(pauses.get("in", 0)), float(pauses.get("out", 0))
+        if not (0 <= p_in < 1 and 0 <= p_out < 1):
+            raise HfnError(f"pauses {pauses}", "pause probabilities must lie in [0, 1)",
+                           "give e.g. {'in': 0.3, 'out': 0.5}")
+        cfg["pauses"] = {"in": p_in, "out": p_out, "seed": int(pauses.get("seed", 0))}
+        cfg["timeout_cycles"] = int(cfg["timeout_cycles"] / (1 - max(p_in, p_out)) ** 2)
     (build_dir / "sim_cfg.json").write_text(json.dumps(cfg))
     with verilator_environment():
         try:
@@ -170,9 +222,10 @@ def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
                        f"see {build_dir / 'sim.log'}")
     out = json.loads(result.read_text())
     out["rtl_dir"] = str(rtl_dir)
+    out["build_dir"] = str(build_dir)
     if waves and (build_dir / "dump.vcd").is_file():
         out["waves"] = str(build_dir / "dump.vcd")
-    if desc.get("ideal_cycles"):
+    if desc.get("ideal_cycles") and not pauses:
         out["ideal_cycles"] = desc["ideal_cycles"]
         out["utilisation"] = desc["ideal_cycles"] / out["cycles_per_inference"]
     return out
