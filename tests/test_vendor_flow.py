@@ -165,6 +165,9 @@ def test_synth_end_to_end(tmp_path, ir_files, fake_tools, capsys, board, seed, h
 
     rep = json.loads((prj / "reports" / "synth_vendor.json").read_text())
     assert rep["board"] == board and rep["csynth"]["latency_worst"] == 41877
+    # the part and the clock of build_prj.tcl reached the (stub) C synthesis
+    assert rep["csynth"]["target_clock_ns"] == pytest.approx(1000 / load_board(board).clock_mhz,
+                                                             abs=0.005)
     assert (prj / "vendor_out" / "ir.json").read_bytes() == (prj / "ir.json").read_bytes()
     if board == "pynq-z2":
         assert [c[0] for c in runs] == [hls_tool, "vivado"]
