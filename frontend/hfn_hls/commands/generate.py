@@ -28,7 +28,7 @@ def run(args) -> int:
     from ..boards import load_board
     from ..errors import HfnError
     from ..lanes import parse_lanes
-    from ..project.generate import generate, load_inputs
+    from ..project.writer import generate, load_inputs
     from ._common import load_graph
 
     t0 = time.perf_counter()

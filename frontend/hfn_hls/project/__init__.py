@@ -2,7 +2,7 @@
 vendor tools meet it.
 
 - ``schema``: the typed ``project.json`` and its one loader (``load``);
-- ``generate``: ``generate(graph, board, lanes, out)`` calls the HLS writer and the RTL
+- ``writer``: ``generate(graph, board, lanes, out)`` calls the HLS writer and the RTL
   writer as peers and writes tb_data/, ir.json, build_prj.tcl and project.json, atomically;
 - ``toolflow``: the switch convention of ``build_prj.tcl``, the flow target, the IP's
   VLNV, export paths and every vendor command line (read by ``hfn_hls.vendor``).
@@ -20,6 +20,6 @@ def __getattr__(name: str):
     # generate() pulls in both backends: imported on first use only, so that vendor/ and
     # csim can read the schema and the tool conventions without them
     if name in ("generate", "default_inputs", "load_inputs", "DEFAULT_VECTORS"):
-        from . import generate as _g
-        return getattr(_g, name)
+        from . import writer
+        return getattr(writer, name)
     raise AttributeError(name)

@@ -1,4 +1,4 @@
-"""``generate()``: one project folder from one IR graph, for one board and lane shape.
+"""The project writer, ``generate()``: one project folder from one IR graph, for one board and lane shape.
 
 The HLS writer (``hls/writer.py``) and the RTL writer (``rtl_backend/writer.py``) are
 called as peers, each into its own part of the folder; this module writes what belongs
