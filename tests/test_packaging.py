@@ -103,7 +103,7 @@ def _venv_env(venv: Path) -> dict:
 
 
 def test_wheel_in_a_fresh_venv(wheel, digits_onnx, tmp_path_factory):
-    """pip install <wheel> (no extras) -> ir, generate, csim work and torch is not there;
+    """pip install <wheel> (no extras) -> report, ir, generate, csim work and torch is not there;
     the commands of the missing extras refuse in one line; pip install <wheel>[hw] ->
     sim runs the RTL with 0 mismatches."""
     work = tmp_path_factory.mktemp("wheel_venv")
@@ -135,11 +135,13 @@ def test_wheel_in_a_fresh_venv(wheel, digits_onnx, tmp_path_factory):
     assert repo == "None" and Path(templates).is_relative_to(venv)   # importlib.resources
 
     t0 = time.perf_counter()
+    r = sh(hfn, "report", model, "--json")
+    assert '"on_chip_bits"' in r.stdout
     sh(hfn, "ir", model, "-o", run_dir / "ir.json")
     sh(hfn, "generate", model, "-o", run_dir / "prj", "--vectors", "8")
     r = sh(hfn, "csim", run_dir / "prj", "--json")
     assert '"mismatches": 0' in r.stdout and '"vectors": 8' in r.stdout
-    times["ir + generate + csim"] = time.perf_counter() - t0
+    times["report + ir + generate + csim"] = time.perf_counter() - t0
     assert (run_dir / "prj" / "rtl" / "hfn_engine.v").is_file()
 
     # the commands of the extras that are not installed say which extra, in one line
