@@ -11,6 +11,7 @@ last, so a report only exists for a finished run.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -121,7 +122,6 @@ def run_vendor_synth(prj_dir: Path, args) -> int:
 
 
 def _run(s: Step, tool: str, prj_dir: Path) -> None:
-    import os
     log = prj_dir / s.log
     log.parent.mkdir(parents=True, exist_ok=True)
     print(f"[{s.what}] {s.shell(tool)}", flush=True)
