@@ -54,7 +54,7 @@ def main(argv=None) -> int:
                         vectors=args.vectors)
     t_gen = time.perf_counter() - t0
     res = run_csim(work / "prj")
-    est = prj["estimate"]
+    est = prj["hls"]["estimate"]
     print(f"model: {source}")
     print(f"board {args.board}, lanes {args.lanes}, work dir {work}")
     print(f"IR build time        {t_ir:8.2f} s")

@@ -99,7 +99,7 @@ def main() -> int:
                  reports_dir / "synth_open.json")
 
     from hfn_hls.boards import load_board
-    from hfn_hls.demo_report import format_summary_table, write_report
+    from hfn_hls.demo_report import format_summary_table, train_report, write_report
     from hfn_hls.lanes import parse_lanes
     from hfn_hls.rtl_backend.cycles import layer_cycles
 
@@ -109,7 +109,7 @@ def main() -> int:
     sim["layers_source"] = "engine loop-order model; total measured in RTL simulation"
 
     board = load_board(args.board)
-    est = project["estimate"]["storage_bits"]
+    est = project["hls"]["estimate"]["storage_bits"]
     hls = {"storage_bits": est["mask"] + est["lfsr_states"] + est["thresholds"],
            "storage_bits_by_kind": est}
     print("\n== hls4ml 1.3.0 on the same network with stored weights (write() only)", flush=True)
@@ -122,7 +122,7 @@ def main() -> int:
     except Exception as e:  # reported plainly, never invented
         print(f"demo: hls4ml comparison not available: {type(e).__name__}: {e}",
               file=sys.stderr)
-    reports = {"train": {**train, "golden_test_accuracy": golden["test_accuracy"]},
+    reports = {"train": train_report(train, golden["test_accuracy"]),
                "memory": memory, "hls": hls, "csim": csim, "sim": sim, "synth": synth,
                "board": {"name": board.name, "clock_mhz": board.clock_mhz,
                          "resources": board.resources}}

@@ -48,10 +48,17 @@ def load_board(name_or_path: str) -> Board:
         d = json.loads(p.read_text())
     except json.JSONDecodeError as e:
         raise HfnError(str(p), f"not valid JSON ({e})", "fix the board file") from None
+    return board_from_data(d, str(p))
+
+
+def board_from_data(d, where: str) -> Board:
+    """A board from the content of a board file (also as a project.json stores it)."""
+    if not isinstance(d, dict):
+        raise HfnError(where, "the board is not a JSON object", "see README 'Boards' for the keys")
     missing = [k for k in REQUIRED if k not in d] + \
         [f"resources.{k}" for k in RESOURCES if k not in d.get("resources", {})]
     if missing:
-        raise HfnError(str(p), f"board file lacks {', '.join(missing)}",
+        raise HfnError(where, f"board file lacks {', '.join(missing)}",
                        "see README 'Boards' for the keys")
     return Board(d["name"], d["part"], d["family"], d["flow"], float(d["clock_mhz"]),
                  dict(d["resources"]), d)

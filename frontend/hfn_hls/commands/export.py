@@ -12,6 +12,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from ..extras import require
+    require("export")
     from ..export import export_model
     from ..train import load_checkpoint
     from ._common import check_output_file, quiet

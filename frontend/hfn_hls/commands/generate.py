@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 NAME = "generate"
-HELP = "write the HLS C++ project (firmware, testbench, tb_data, build_prj.tcl) for a board"
+HELP = ("write the project for a board: HLS C++ (firmware, testbench, tb_data, "
+        "build_prj.tcl) and the RTL beside it")
 
 
 def add_arguments(p) -> None:
@@ -26,8 +27,8 @@ def run(args) -> int:
 
     from ..boards import load_board
     from ..errors import HfnError
-    from ..hls.writer import load_inputs, write_project
     from ..lanes import parse_lanes
+    from ..project.writer import generate, load_inputs
     from ._common import load_graph
 
     t0 = time.perf_counter()
@@ -39,12 +40,12 @@ def run(args) -> int:
         raise HfnError(args.model, "file not found", "give a model.onnx or an IR JSON file")
     graph = load_graph(args.model)
     inputs = load_inputs(Path(args.inputs), graph) if args.inputs else None
-    prj = write_project(graph, board, lanes, args.output, force=args.force, inputs=inputs,
-                        vectors=args.vectors)
-    est = prj["estimate"]
-    use = prj["usage"]
+    info = generate(graph, board, lanes, args.output, force=args.force, inputs=inputs,
+                    vectors=args.vectors)
+    est = info.hls["estimate"]
+    use = info.hls["usage"]
     print(f"wrote {args.output}: {graph.name} for {board.name} ({board.part}, "
-          f"{board.clock_mhz:g} MHz), lanes {lanes}, {prj['tb_vectors']} test vectors "
+          f"{board.clock_mhz:g} MHz), lanes {lanes}, {info.tb_vectors} test vectors "
           f"in {time.perf_counter() - t0:.1f} s")
     print("  storage bits: " + ", ".join(f"{k} {v}" for k, v in sorted(est["storage_bits"].items()))
           + f" (total {est['storage_bits_total']})")

@@ -17,6 +17,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from ..extras import require
+    require("init")
     from ..errors import HfnError
     from ..models import get_preset
     from ..train import CHECKPOINT, init_model

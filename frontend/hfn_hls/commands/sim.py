@@ -21,6 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..extras import require
+    require("sim")
     from ..rtl_backend.sim import run_system_sim
     prj = Path(args.project)
     if not prj.is_dir():

@@ -18,20 +18,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="open-source synthesis of PRJ/rtl with Yosys (synth_xilinx)")
     p.add_argument("--rtl-dir", help="with --open: RTL to synthesise instead of PRJ/rtl")
     p.add_argument("--board", help="with --open: board instead of the project's")
+    p.add_argument("--force", action="store_true",
+                   help="vendor flow: replace the outputs of an earlier vendor run")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
 def _board(prj: Path, name: str | None):
+    """--board, else the board project.json was generated for, else rtl/rtl.json's."""
     from ..boards import load_board
     if name:
         return load_board(name)
-    pj = prj / "project.json"
-    if pj.is_file():
-        b = json.loads(pj.read_text()).get("board")
-        if isinstance(b, dict):
-            b = b.get("name")
-        if b:
-            return load_board(b)
+    if (prj / "project.json").is_file():
+        from ..project import load
+        return load(prj, check_files=False).info.board
     desc = prj / "rtl" / "rtl.json"
     if desc.is_file() and json.loads(desc.read_text()).get("board"):
         return load_board(json.loads(desc.read_text())["board"])
@@ -43,14 +42,10 @@ def run(args: argparse.Namespace) -> int:
     if not prj.is_dir():
         raise HfnError(str(prj), "no such project directory", "run 'hfn-hls generate' first")
     if not args.open:
-        try:
-            from ..vendor.flow import run_vendor_synth
-        except ModuleNotFoundError as e:
-            if e.name not in ("hfn_hls.vendor", "hfn_hls.vendor.flow"):
-                raise
-            raise HfnError("vitis_hls", "vendor flow not available",
-                           "use --open for Yosys") from None
+        from ..vendor.flow import run_vendor_synth
         return run_vendor_synth(prj, args)
+    from ..extras import require
+    require("synth --open")
     from ..rtl_backend.synth import run_open_synth
     rtl = Path(args.rtl_dir) if args.rtl_dir else prj / "rtl"
     if not rtl.is_dir():

@@ -26,6 +26,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from ..extras import require
+    require("train")
     from ..train import CHECKPOINT, METRICS, train
     from ._common import check_output_dir, quiet
 

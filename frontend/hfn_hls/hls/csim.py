@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import json
 import re
 import shutil
 import os
@@ -21,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import HfnError
-from .writer import FORMAT, VERSION
 
 CXXFLAGS = ["-O2", "-std=c++14", "-w", "-fPIC"]
 
@@ -49,29 +47,10 @@ def compiler() -> str:
 
 
 def load_project(prj: str | Path) -> dict:
-    """project.json of a generated project, checked; HfnError if the directory is not one."""
-    prj = Path(prj)
-    pj = prj / "project.json"
-    if not prj.is_dir():
-        raise HfnError(str(prj), "no such project directory", "run hfn-hls generate first")
-    try:
-        desc = json.loads(pj.read_text())
-    except FileNotFoundError:
-        raise HfnError(str(prj), "not an hfn-hls project (no project.json)",
-                       "give the directory written by hfn-hls generate") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise HfnError(str(pj), f"corrupt project description ({e})",
-                       "regenerate the project with hfn-hls generate --force") from None
-    if not isinstance(desc, dict) or desc.get("format") != FORMAT or \
-            desc.get("version") != VERSION or not isinstance(desc.get("files"), list):
-        raise HfnError(str(pj), f"not an {FORMAT} v{VERSION} description",
-                       "regenerate the project with hfn-hls generate --force")
-    missing = [f for f in desc["files"] if not (prj / f).is_file()]
-    if missing:
-        raise HfnError(str(prj), f"corrupt project: missing {', '.join(missing[:3])}"
-                       + (f" and {len(missing) - 3} more" if len(missing) > 3 else ""),
-                       "regenerate the project with hfn-hls generate --force")
-    return desc
+    """project.json of a generated project, checked (``hfn_hls.project.load``); HfnError
+    if the directory is not one."""
+    from ..project import load
+    return load(prj).info.to_dict()
 
 
 def _digest(paths: list[Path], extra: list[str]) -> str:

@@ -1,25 +1,19 @@
-"""The project writer: a Vitis HLS project for one board from one IR graph.
+"""The HLS writer: the Vitis HLS C++ of one IR graph for one board.
 
-Layout (docs/hls.md): project.json, ir.json, firmware/ (hfn_top.cpp/.h, parameters.h,
-lib/ = a copy of hls_templates/*.h), tb/ (testbench, ctypes bridge), tb_data/ (inputs and
-golden outputs), build_prj.tcl, and rtl/ from the RTL writer when it exists.  Everything
-is written into a temporary sibling directory that replaces PRJ/ only at the end, so a
-failure leaves nothing half-written; the same input gives byte-identical files.
+``write_hls`` writes firmware/ (hfn_top.cpp/.h, parameters.h, lib/ = a copy of
+hls_templates/*.h) and tb/ (testbench, ctypes bridge) into a folder and returns the HLS
+part of project.json (docs/hls.md).  The project around it (tb_data/, ir.json,
+build_prj.tcl, rtl/ from the RTL writer, project.json, the atomic write) is
+``hfn_hls.project.generate``'s; ``write_project`` is kept as a thin wrapper of it.
+The same input gives byte-identical files.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 
-from .. import stream_format
 from ..boards import Board
-from ..errors import HfnError
-from ..golden import GoldenModel
 from ..ir.model import Graph
 from ..lanes import Lanes
 from ..paths import HLS_TEMPLATES
@@ -27,39 +21,8 @@ from . import codegen
 from .estimate import check_fits, estimate, usage
 from .plan import Plan, make_plan
 
-FORMAT = "hfn-hls-project"
-VERSION = 1
-DEFAULT_VECTORS = 200
 LIB_FILES = ("hfn.h", "hfn_types.h", "hfn_lfsr.h", "hfn_mask.h", "hfn_requant.h",
              "hfn_conv.h", "hfn_eltwise.h", "hfn_axis.h")
-
-
-def default_inputs(graph: Graph, n: int) -> np.ndarray:
-    """n pseudo-random input codes (N, H, W, C), seeded from the model's name."""
-    seed = int.from_bytes(hashlib.sha256(graph.name.encode()).digest()[:8], "little")
-    t = graph.input_tensor
-    rng = np.random.default_rng(seed)
-    return rng.integers(t.lo, t.hi + 1, size=(n, *t.shape), dtype=np.int64)
-
-
-def load_inputs(path: Path, graph: Graph) -> np.ndarray:
-    """Input codes from a .npy file, checked against the graph's input tensor."""
-    t = graph.input_tensor
-    try:
-        a = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise HfnError(str(path), f"cannot read input codes ({e})",
-                       "give a .npy file of integer codes shaped (N, H, W, C)") from None
-    if a.ndim == 3:
-        a = a[None]
-    if a.ndim != 4 or list(a.shape[1:]) != list(t.shape) or a.shape[0] == 0 or \
-            not np.issubdtype(a.dtype, np.integer):
-        raise HfnError(str(path), f"input codes {a.dtype} {list(a.shape)} do not match the "
-                       f"model's input {t.shape}", "give integer codes shaped (N, H, W, C)")
-    if a.min() < t.lo or a.max() > t.hi:
-        raise HfnError(str(path), f"input codes outside [{t.lo}, {t.hi}]",
-                       "quantise the images with GoldenModel.quantize_input")
-    return a.astype(np.int64)
 
 
 def _fill(template: str, **values: str) -> str:
@@ -71,18 +34,7 @@ def _fill(template: str, **values: str) -> str:
     return text
 
 
-def _tool_versions() -> dict:
-    from importlib import metadata
-    out = {}
-    for pkg in ("hfn-hls", "hls4ml"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = None
-    return out
-
-
-def _describe(plan: Plan, board: Board, est: dict, files: list[str], vectors: int) -> dict:
+def _describe(plan: Plan, board: Board, est: dict) -> dict:
     g = plan.graph
     tensors = {name: {"shape": t.shape, "lo": t.lo, "hi": t.hi, "bits": t.bits,
                       "signed": t.signed, "buffer": plan.buffer_of.get(name)}
@@ -92,12 +44,6 @@ def _describe(plan: Plan, board: Board, est: dict, files: list[str], vectors: in
               "k": c.k, "kc": c.kc, "acc_bits": c.acc.bits, "macs": c.macs}
              for c in plan.convs]
     return {
-        "format": FORMAT, "version": VERSION, "name": g.name, "top": "hfn_top",
-        "board": {"name": board.name, "part": board.part, "clock_mhz": board.clock_mhz},
-        "lanes": {"p_out": plan.lanes.p_out, "p_in": plan.lanes.p_in},
-        "input": {"tensor": g.input, "shape": g.input_tensor.shape,
-                  "tdata_bits": stream_format.in_width(plan.in_channels)},
-        "output": {"tensor": g.output, "codes": plan.outputs},
         "tensors": tensors, "convs": convs,
         "buffers": [{"name": b.ident, "depth": b.size, "type": b.type.cpp,
                      "tensors": b.tensors} for b in plan.buffers],
@@ -106,63 +52,30 @@ def _describe(plan: Plan, board: Board, est: dict, files: list[str], vectors: in
                   for s in plan.steps if s.kind == "fold"],
         "storage_bits": est["storage_bits"], "estimate": est,
         "usage": {k: round(v, 4) for k, v in usage(est, board).items()},
-        "tb_vectors": vectors, "files": sorted(files), "tools": _tool_versions(),
     }
 
 
-def _refuse_existing(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise HfnError(str(out), "exists and is not a directory", "choose another -o")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise HfnError(str(out), "output directory exists and is not empty",
-                       "choose another -o or pass --force to replace it")
+def write_hls(graph: Graph, board: Board, lanes: Lanes, root: Path) -> tuple[dict, list[str]]:
+    """Check that the design fits ``board``, write firmware/ and tb/ into ``root``; returns
+    (the ``hls`` section of project.json, the files written relative to ``root``)."""
+    plan = make_plan(graph, lanes)
+    est = estimate(plan)
+    check_fits(graph, plan, est, board)
+    files = _write_files(Path(root), plan, board)
+    return _describe(plan, board, est), files
 
 
 def write_project(graph: Graph, board: Board, lanes: Lanes, out: str | Path, *,
                   force: bool = False, inputs: np.ndarray | None = None,
                   vectors: int | None = None, rtl: bool = True) -> dict:
-    """Write the project; returns its description (project.json's content).
-
-    ``rtl=False`` skips the RTL writer (HLS-only projects, e.g. lane shapes that the RTL
-    engine does not support); the ``generate`` command always writes both."""
-    out = Path(out)
-    _refuse_existing(out, force)
-    plan = make_plan(graph, lanes)
-    est = estimate(plan)
-    check_fits(graph, plan, est, board)
-    if inputs is None:
-        inputs = default_inputs(graph, vectors or DEFAULT_VECTORS)
-    elif vectors:
-        inputs = inputs[:vectors]
-    golden = GoldenModel(graph).run(inputs)
-
-    tmp = out.parent / f".{out.name}.tmp{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    try:
-        files = _write_files(tmp, plan, board, inputs, golden)
-        project = _describe(plan, board, est, files, len(inputs))
-        write_rtl = None
-        if rtl:
-            try:
-                from hfn_hls.rtl_backend import write_rtl   # owned by the RTL engineer
-            except ImportError as e:    # absent, or not yet providing write_rtl
-                if e.name not in ("hfn_hls.rtl_backend",):
-                    raise
-        if write_rtl:
-            project["rtl"] = write_rtl(graph, board, lanes, tmp / "rtl")
-        (tmp / "project.json").write_text(json.dumps(project, indent=1, sort_keys=True) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    return project
+    """Compatibility wrapper of ``hfn_hls.project.generate``: the whole project (HLS, RTL
+    unless ``rtl=False``, tb_data, scripts); returns project.json's content."""
+    from ..project import generate
+    return generate(graph, board, lanes, out, force=force, inputs=inputs, vectors=vectors,
+                    rtl=rtl).to_dict()
 
 
-def _write_files(root: Path, plan: Plan, board: Board, inputs: np.ndarray,
-                 golden: np.ndarray) -> list[str]:
+def _write_files(root: Path, plan: Plan, board: Board) -> list[str]:
     g = plan.graph
     files: dict[str, str] = {}
     common = {"MODEL": g.name}
@@ -175,18 +88,8 @@ def _write_files(root: Path, plan: Plan, board: Board, inputs: np.ndarray,
         files[f"firmware/lib/{name}"] = (HLS_TEMPLATES / name).read_text()
     files["tb/hfn_tb.cpp"] = _fill("hfn_tb.cpp.in", **common)
     files["tb/hfn_bridge.cpp"] = _fill("hfn_bridge.cpp.in", **common)
-    files["build_prj.tcl"] = _fill("build_prj.tcl.in", PART=board.part, BOARD=board.name,
-                                   CLOCK_NS=f"{1000.0 / board.clock_mhz:g}",
-                                   LIB_DIR="firmware/lib", **common)
-    hexw = -(-stream_format.in_width(plan.in_channels) // 4)
-    files["tb_data/inputs.txt"] = "".join(
-        " ".join(f"{w:0{hexw}x}" for w in stream_format.pack_image(img)) + "\n"
-        for img in inputs)
-    files["tb_data/outputs.txt"] = "".join(" ".join(str(int(v)) for v in row) + "\n"
-                                           for row in golden)
-    files["ir.json"] = g.to_json() + "\n"
     for rel, text in files.items():
         p = root / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text)
-    return list(files) + ["project.json"]
+    return list(files)

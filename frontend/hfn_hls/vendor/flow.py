@@ -1,28 +1,32 @@
 """``hfn-hls synth PRJ/`` without ``--open``: Vitis HLS -> Vivado (Zynq) or v++ (Alveo).
 
-Order matters: read the project, plan every command, check that every tool exists
+Order matters: read the project (``hfn_hls.project.load``), plan every command
+(``project.toolflow.synth_steps``: the one place that decides the command lines, the
+switches, the flow target and the IP's name), check that every tool exists
 (``tools.require``) and that no earlier output would be overwritten — all before the
-first file is written.  Then write the scripts, run the tools, parse their reports and
-write PRJ/reports/synth_vendor.json last, so a report only exists for a finished run.
+first file is written.  Then write the scripts, run the tools, check each export where
+``toolflow`` says it lands, parse the reports and write PRJ/reports/synth_vendor.json
+last, so a report only exists for a finished run.
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..boards import Board, load_board
+from ..boards import Board
 from ..errors import HfnError
 from ..ir.model import Graph
+from ..project import load as load_prj
+from ..project import toolflow
+from ..project.toolflow import Target
 from . import alveo, reports, vivado_bd
-from .tools import HLS_TOOLS, VIVADO, VPP, Step, require
+from .tools import Step, require
 
-HLS_SWITCHES = ["csim=0", "csynth=1", "cosim=0", "export=1"]
-IP_PLACEHOLDER = "<exported-ip-folder>"
-XO_PLACEHOLDER = "<exported-hfn_top.xo>"
 REPORT = "reports/synth_vendor.json"
 
 
@@ -32,30 +36,27 @@ class Project:
     meta: dict
     board: Board
     graph: Graph
+    target: Target
 
     @property
     def work(self) -> str:
         """Our script/log folder inside the project."""
-        return "vivado" if self.board.flow == "zynq" else "alveo"
+        return self.target.work
 
 
 def load_project(prj_dir: Path) -> Project:
-    """PRJ/project.json, its board and PRJ/ir.json, as ``hfn-hls generate`` wrote them."""
-    pj = prj_dir / "project.json"
-    if not pj.is_file():
-        raise HfnError(str(prj_dir), "not a project folder (no project.json)",
-                       "create it with `hfn-hls generate MODEL -o PRJ`")
-    try:
-        meta = json.loads(pj.read_text())
-    except json.JSONDecodeError as e:
-        raise HfnError(str(pj), f"not valid JSON ({e})", "regenerate the project") from None
-    if "board" not in meta:
-        raise HfnError(str(pj), "has no \"board\"", "regenerate the project")
-    board = load_board(meta["board"])
-    if meta.get("part") and meta["part"] != board.part:
-        raise HfnError(str(pj), f"part {meta['part']} differs from board {board.name}'s "
-                                f"{board.part}", "regenerate the project for this board")
-    for f in ("ir.json", "build_prj.tcl"):
+    """The project as ``hfn-hls generate`` wrote it: project.json (checked, with the board
+    it was generated for), ir.json and build_prj.tcl."""
+    prj = load_prj(prj_dir)
+    info = prj.info
+    t = toolflow.target(info.board)
+    if (info.vendor.flow_target, info.vendor.export_format, info.vendor.export) != \
+            (t.flow_target, t.export_format, t.export):
+        raise HfnError(str(prj_dir / "project.json"),
+                       f"written for flow target {info.vendor.flow_target} / "
+                       f"{info.vendor.export_format}, this hfn-hls uses {t.flow_target} / "
+                       f"{t.export_format}", "regenerate the project with hfn-hls generate")
+    for f in ("ir.json", toolflow.SCRIPT):
         if not (prj_dir / f).is_file():
             raise HfnError(str(prj_dir / f), "missing", "regenerate with `hfn-hls generate`")
     try:
@@ -63,38 +64,24 @@ def load_project(prj_dir: Path) -> Project:
     except (ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
         raise HfnError(str(prj_dir / "ir.json"), f"not a valid IR ({e})",
                        "regenerate the project") from None
-    return Project(prj_dir, meta, board, graph)
+    return Project(Path(prj_dir), info.to_dict(), info.board, graph, t)
 
 
 def plan(p: Project) -> list[Step]:
     """Every vendor command of the flow, in order, with the tools that can run it."""
-    d, w = p.dir, p.work
-    hls = Step("C synthesis + IP export", HLS_TOOLS, [], d, f"{w}/hls.log",
-               by_tool={"vitis-run": ["--mode", "hls", "--tcl", "build_prj.tcl", *HLS_SWITCHES],
-                        "vitis_hls": ["-f", "build_prj.tcl", *HLS_SWITCHES]})
-    if p.board.flow == "zynq":
-        return [hls, Step("Vivado block design -> bitstream", VIVADO,
-                          ["-mode", "batch", "-nojournal", "-log", f"{w}/vivado.log",
-                           "-source", f"{w}/build_bd.tcl", "-tclargs", IP_PLACEHOLDER],
-                          d, f"{w}/vivado.stdout.log")]
-    if p.board.flow == "alveo":
-        return [hls] + [Step(f"v++ compile {k}", VPP, alveo.compile_args(p.board, k), d,
-                             f"{w}/{k}.log") for k in (alveo.MM2S, alveo.S2MM)] + \
-            [Step("v++ link -> xclbin", VPP, alveo.link_args(p.board, XO_PLACEHOLDER), d,
-                  f"{w}/link.log")]
-    raise HfnError(f"board {p.board.name}", f"unknown flow {p.board.flow!r}",
-                   "use flow zynq or alveo in the board file")
+    return toolflow.synth_steps(p.board, p.dir)
 
 
 def scripts(p: Project) -> dict[str, str]:
     """The files this flow writes before running anything (path relative to PRJ -> text)."""
     t = p.graph.input_tensor
     if p.board.flow == "zynq":
-        return {"vivado/build_bd.tcl": vivado_bd.bd_tcl(p.board, t.shape[2], p.graph.name)}
+        return {f"{p.work}/{vivado_bd.SCRIPT}": vivado_bd.bd_tcl(p.board, t.shape[2],
+                                                                  p.graph.name)}
     classes = p.graph.output_tensor.shape[2]
-    return {"alveo/link.cfg": alveo.link_cfg(p.board),
-            f"alveo/{alveo.MM2S}.cpp": alveo.mm2s_cpp(*t.shape),
-            f"alveo/{alveo.S2MM}.cpp": alveo.s2mm_cpp(classes)}
+    return {f"{p.work}/link.cfg": alveo.link_cfg(p.board),
+            f"{p.work}/{alveo.MM2S}.cpp": alveo.mm2s_cpp(*t.shape),
+            f"{p.work}/{alveo.S2MM}.cpp": alveo.s2mm_cpp(classes)}
 
 
 def run_vendor_synth(prj_dir: Path, args) -> int:
@@ -103,7 +90,7 @@ def run_vendor_synth(prj_dir: Path, args) -> int:
     p = load_project(prj_dir)
     steps = plan(p)
     tools = require(steps, str(prj_dir))
-    outs = [p.work, "vendor_out", REPORT]
+    outs = [p.work, "vendor_out", REPORT, p.target.solution_dir]
     existing = [o for o in outs if (prj_dir / o).exists()]
     if existing and not getattr(args, "force", False):
         raise HfnError(str(prj_dir / existing[0]), "exists from an earlier vendor run",
@@ -118,12 +105,11 @@ def run_vendor_synth(prj_dir: Path, args) -> int:
 
     _run(steps[0], tools[steps[0].what], prj_dir)
     if p.board.flow == "zynq":
-        ip = find_exported_ip(prj_dir, p.work)
-        _run(_subst(steps[1], IP_PLACEHOLDER, ip), tools[steps[1].what], prj_dir)
+        check_exported_ip(prj_dir, p.target)
     else:
-        xo = find_exported_xo(prj_dir, p.work)
-        for s in steps[1:]:
-            _run(_subst(s, XO_PLACEHOLDER, xo), tools[s.what], prj_dir)
+        check_exported_xo(prj_dir, p.target)
+    for s in steps[1:]:
+        _run(s, tools[s.what], prj_dir)
     shutil.copyfile(prj_dir / "ir.json", prj_dir / "vendor_out" / "ir.json")
     rep = collect_report(p, tools)
     (prj_dir / REPORT).parent.mkdir(exist_ok=True)
@@ -135,37 +121,32 @@ def run_vendor_synth(prj_dir: Path, args) -> int:
     return 0
 
 
-def _subst(s: Step, old: str, new: str) -> Step:
-    return Step(s.what, s.tools, [new if a == old else a for a in s.args], s.cwd, s.log,
-                s.by_tool)
-
-
 def _run(s: Step, tool: str, prj_dir: Path) -> None:
     log = prj_dir / s.log
     log.parent.mkdir(parents=True, exist_ok=True)
     print(f"[{s.what}] {s.shell(tool)}", flush=True)
     with open(log, "w") as f:
-        r = subprocess.run(s.argv(tool), cwd=prj_dir, stdout=f, stderr=subprocess.STDOUT)
+        r = subprocess.run(s.argv(tool), cwd=prj_dir, stdout=f, stderr=subprocess.STDOUT,
+                           env={**os.environ, **s.env})
     if r.returncode != 0:
         raise HfnError(f"{tool} ({s.what})", f"failed with exit code {r.returncode}",
                        f"see {log}")
 
 
-def find_exported_ip(prj_dir: Path, skip: str) -> str:
-    """The folder of the IP that Vitis HLS exported (``<solution>/impl/ip``), relative to
-    PRJ, after checking that its VLNV is the one the block design instantiates."""
-    hits = sorted(c for c in prj_dir.glob("**/impl/ip/component.xml")
-                  if c.relative_to(prj_dir).parts[0] != skip)
-    if not hits:
-        raise HfnError(str(prj_dir), "Vitis HLS exported no IP (no impl/ip/component.xml)",
-                       "build_prj.tcl must run export_design -format ip_catalog when export=1")
-    comp = max(hits, key=lambda c: c.stat().st_mtime)     # this run's export
+def check_exported_ip(prj_dir: Path, t: Target) -> str:
+    """The IP folder Vitis HLS exported (``toolflow``'s path), after checking that its
+    VLNV is the one the block design instantiates."""
+    comp = prj_dir / t.export / "component.xml"
+    if not comp.is_file():
+        raise HfnError(str(comp), "Vitis HLS exported no IP there",
+                       f"build_prj.tcl must run export_design -format ip_catalog when "
+                       f"export=1 (see {t.work}/hls.log)")
     vlnv = component_vlnv(comp)
     if vlnv != vivado_bd.HFN_VLNV:
         raise HfnError(str(comp), f"IP is {vlnv}, the block design expects "
                                   f"{vivado_bd.HFN_VLNV}",
-                       "export with the default vendor/library/version")
-    return str(comp.parent.relative_to(prj_dir))
+                       "regenerate the project: build_prj.tcl exports that VLNV")
+    return t.export
 
 
 def component_vlnv(path: Path) -> str:
@@ -179,14 +160,14 @@ def component_vlnv(path: Path) -> str:
     return ":".join(val.get(k, "?") for k in ("vendor", "library", "name", "version"))
 
 
-def find_exported_xo(prj_dir: Path, skip: str) -> str:
-    hits = sorted(c for c in prj_dir.glob(f"**/{alveo.CORE}.xo")
-                  if c.relative_to(prj_dir).parts[0] != skip)
-    if not hits:
-        raise HfnError(str(prj_dir), f"Vitis HLS exported no {alveo.CORE}.xo",
-                       "for Alveo boards build_prj.tcl must use -flow_target vitis and "
-                       "export_design -format xo when export=1")
-    return str(max(hits, key=lambda c: c.stat().st_mtime).relative_to(prj_dir))
+def check_exported_xo(prj_dir: Path, t: Target) -> str:
+    xo = prj_dir / t.export
+    if not xo.is_file():
+        raise HfnError(str(xo), "Vitis HLS exported no kernel object there",
+                       f"build_prj.tcl must use -flow_target {t.flow_target} and "
+                       f"export_design -format xo -output {t.export} when export=1 "
+                       f"(see {t.work}/hls.log)")
+    return t.export
 
 
 def collect_report(p: Project, tools: dict[str, str]) -> dict:
@@ -195,9 +176,11 @@ def collect_report(p: Project, tools: dict[str, str]) -> dict:
     rep: dict = {"flow": b.flow, "board": b.name, "part": b.part, "clock_mhz": b.clock_mhz,
                  "resources": dict(b.resources), "tools": dict(sorted(tools.items())),
                  "csynth": None, "implementation": None, "timing": None}
-    xml = reports.find_csynth_xml(d)
-    if xml is not None:
-        rep["csynth"] = reports.parse_csynth(xml)
+    xml = d / p.target.csynth_report
+    if not xml.is_file():
+        raise HfnError(str(xml), "no C-synthesis report after the Vitis HLS run",
+                       f"see {d / p.work / 'hls.log'}")
+    rep["csynth"] = reports.parse_csynth(xml)
     if b.flow == "zynq":
         out = d / "vendor_out"
         total = out / "utilization.rpt"

@@ -20,12 +20,6 @@ from ..errors import HfnError
 TOP = "hfn_top"
 
 
-def find_csynth_xml(prj_dir: Path) -> Path | None:
-    """The newest ``hfn_top_csynth.xml`` under the project (any HLS project name)."""
-    hits = sorted(prj_dir.glob(f"**/syn/report/{TOP}_csynth.xml"))
-    return max(hits, key=lambda p: p.stat().st_mtime) if hits else None
-
-
 def _int(v) -> int | None:
     try:
         return int(float(v))

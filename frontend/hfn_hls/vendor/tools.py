@@ -13,18 +13,14 @@ from pathlib import Path
 
 from ..errors import HfnError
 
-# Vitis >= 2024.1 ships ``vitis-run``; older releases ``vitis_hls``.  Either runs our TCL.
-HLS_TOOLS = ("vitis-run", "vitis_hls")
-VIVADO = ("vivado",)
-VPP = ("v++",)
-
 
 @dataclass
 class Step:
     """One vendor tool invocation: which executables may run it and with which arguments.
 
     ``args`` follow the executable; ``by_tool`` overrides them per executable (vitis-run
-    and vitis_hls spell "run this TCL" differently).
+    and vitis_hls spell "run this TCL" differently); ``env`` is added to the environment.
+    The steps themselves are planned in ``hfn_hls.project.toolflow``.
     """
 
     what: str
@@ -33,13 +29,16 @@ class Step:
     cwd: Path
     log: str
     by_tool: dict[str, list[str]] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
 
     def argv(self, tool: str) -> list[str]:
         return [tool, *self.by_tool.get(tool, self.args)]
 
     def shell(self, tool: str | None = None) -> str:
-        """The command as a user would type it (from ``cwd``)."""
-        return " ".join(shlex.quote(a) for a in self.argv(tool or self.tools[0]))
+        """The command as a user would type it (from ``cwd``), environment first."""
+        pre = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env.items())
+        cmd = " ".join(shlex.quote(a) for a in self.argv(tool or self.tools[0]))
+        return f"{pre} {cmd}" if pre else cmd
 
 
 def which(names: tuple[str, ...]) -> str | None:

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 
 from ..boards import Board
 from ..errors import HfnError
+from ..project.toolflow import IP
 
 BD = "hfn_bd"
 VIVADO_PRJ = "hfn_vivado"
-HFN_VLNV = "xilinx.com:hls:hfn_top:1.0"     # Vitis HLS export_design defaults
+SCRIPT = "build_bd.tcl"                      # PRJ/vivado/build_bd.tcl
+HFN_VLNV = str(IP)                           # the IP build_prj.tcl exports (toolflow)
 BIT, HWH = "hfn.bit", "hfn.hwh"              # PYNQ wants <x>.bit beside <x>.hwh
 DMA_STREAM_WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024)
 
