@@ -10,6 +10,7 @@ from hfn_hls.export import read_metadata
 from hfn_hls.golden import GoldenModel
 from hfn_hls.ir.build import execute_qonnx
 from hfn_hls.ir.model import Graph
+from hfn_hls.weights import layer_weights
 
 
 def test_digits_accuracy_and_metrics(digits_run):
@@ -45,7 +46,7 @@ def test_ir_weights_equal_the_onnx_weights(digits_onnx, digits_ir):
     weights = [inits[n.input[1]] for n in m.graph.node if n.op_type == "Conv"
                and n.input[1] in inits]
     for name, layer in digits_ir.layers.items():
-        oihw = layer.ternary().transpose(0, 3, 1, 2)
+        oihw = layer_weights(layer).transpose(0, 3, 1, 2)
         assert any(w.shape == oihw.shape and np.array_equal(w, oihw) for w in weights), name
 
 

@@ -8,13 +8,12 @@ import pytest
 
 from hfn_hls.errors import HfnError
 from hfn_hls.ir.model import Op
-from hfn_hls.ir.random_graph import random_graph
+from hfn_hls.ir.random_graph import random_graph, resnet_graph
 from hfn_hls.lanes import parse_lanes
 from hfn_hls.rtl_backend import write_rtl
 from hfn_hls.rtl_backend.design import compile_design
 from hfn_hls.rtl_backend import images as im
 from hfn_hls.rtl_backend.images import ceil_div
-from hfn_hls.rtl_backend.resnet_like import resnet_like
 
 
 def test_deterministic(tmp_path):
@@ -33,7 +32,7 @@ def test_deterministic(tmp_path):
 def test_weights_never_stored():
     """The mask ROM is 1 bit per unique weight (plus lane padding of unaligned
     layers); the other ROMs do not grow with the weights."""
-    g = resnet_like(0, widths=(16, 32, 64), image=8)
+    g = resnet_graph(0, widths=(16, 32, 64), image=8)
     lanes = parse_lanes("64")
     d = compile_design(g, lanes)
     bits = d.stats["rom_bits"]
