@@ -22,16 +22,17 @@ from ..errors import HfnError
 from ..golden import GoldenModel
 from ..ir.model import Graph
 from ..lanes import Lanes
+from ..lower import Fold, lower
 from ..paths import HLS_TEMPLATES
 from . import codegen
+from .codegen import Firmware
 from .estimate import check_fits, estimate, usage
-from .plan import Plan, make_plan
 
 FORMAT = "hfn-hls-project"
 VERSION = 1
 DEFAULT_VECTORS = 200
-LIB_FILES = ("hfn.h", "hfn_types.h", "hfn_lfsr.h", "hfn_mask.h", "hfn_requant.h",
-             "hfn_conv.h", "hfn_eltwise.h", "hfn_axis.h")
+LIB_FILES = ("hfn.h", "hfn_types.h", "hfn_lfsr.h", "hfn_requant.h", "hfn_conv.h",
+             "hfn_eltwise.h", "hfn_axis.h")       # + the generators' headers of the sources
 
 
 def default_inputs(graph: Graph, n: int) -> np.ndarray:
@@ -82,28 +83,31 @@ def _tool_versions() -> dict:
     return out
 
 
-def _describe(plan: Plan, board: Board, est: dict, files: list[str], vectors: int) -> dict:
-    g = plan.graph
+def _describe(fw: Firmware, board: Board, est: dict, files: list[str], vectors: int) -> dict:
+    g = fw.graph
+    prog = fw.program
     tensors = {name: {"shape": t.shape, "lo": t.lo, "hi": t.hi, "bits": t.bits,
-                      "signed": t.signed, "buffer": plan.buffer_of.get(name)}
+                      "signed": t.signed, "buffer": prog.buffer(name).ident
+                      if name in prog.buffer_of else None}
                for name, t in g.tensors.items()}
-    convs = [{"ident": c.ident, "op": c.op.name, "layer": c.layer,
-              "shape": [c.co, c.kh, c.kw, c.ci], "stride": c.stride, "pad": c.pad,
-              "k": c.k, "kc": c.kc, "acc_bits": c.acc.bits, "macs": c.macs}
-             for c in plan.convs]
+    convs = [{"ident": fw.id(c), "op": c.conv.name, "layer": c.layer,
+              "shape": g.layers[c.layer].shape, "stride": c.window.stride, "pad": c.window.pad,
+              "k": c.window.k, "kc": -(-c.window.k // fw.lanes.p_in),
+              "acc_bits": codegen.ctype(c.acc.lo, c.acc.hi, True).bits, "macs": c.macs,
+              "acc_all": c.acc_all, "fused": [o.name for o in c.ops()]}
+             for c in prog.conv_passes()]
     return {
         "format": FORMAT, "version": VERSION, "name": g.name, "top": "hfn_top",
         "board": {"name": board.name, "part": board.part, "clock_mhz": board.clock_mhz},
-        "lanes": {"p_out": plan.lanes.p_out, "p_in": plan.lanes.p_in},
+        "lanes": {"p_out": fw.lanes.p_out, "p_in": fw.lanes.p_in},
         "input": {"tensor": g.input, "shape": g.input_tensor.shape,
-                  "tdata_bits": stream_format.in_width(plan.in_channels)},
-        "output": {"tensor": g.output, "codes": plan.outputs},
+                  "tdata_bits": stream_format.in_width(g.input_tensor.shape[2])},
+        "output": {"tensor": g.output, "codes": int(np.prod(g.output_tensor.shape))},
         "tensors": tensors, "convs": convs,
-        "buffers": [{"name": b.ident, "depth": b.size, "type": b.type.cpp,
-                     "tensors": b.tensors} for b in plan.buffers],
-        "folds": [{"op": s.name, "iterations": s.attrs["iterations"],
-                   "function": s.attrs["ident"] + "_body"}
-                  for s in plan.steps if s.kind == "fold"],
+        "buffers": [{"name": b.ident, "depth": b.size, "type": fw.buffer_type(b).cpp,
+                     "tensors": b.tensors} for b in prog.buffers],
+        "folds": [{"op": f.name, "iterations": f.iterations, "function": fw.id(f) + "_body"}
+                  for f in prog.items if isinstance(f, Fold)],
         "storage_bits": est["storage_bits"], "estimate": est,
         "usage": {k: round(v, 4) for k, v in usage(est, board).items()},
         "tb_vectors": vectors, "files": sorted(files), "tools": _tool_versions(),
@@ -127,9 +131,10 @@ def write_project(graph: Graph, board: Board, lanes: Lanes, out: str | Path, *,
     engine does not support); the ``generate`` command always writes both."""
     out = Path(out)
     _refuse_existing(out, force)
-    plan = make_plan(graph, lanes)
-    est = estimate(plan)
-    check_fits(graph, plan, est, board)
+    program = lower(graph)
+    fw = codegen.firmware(program, lanes)
+    est = estimate(program, lanes)
+    check_fits(program, lanes, est, board)
     if inputs is None:
         inputs = default_inputs(graph, vectors or DEFAULT_VECTORS)
     elif vectors:
@@ -140,8 +145,8 @@ def write_project(graph: Graph, board: Board, lanes: Lanes, out: str | Path, *,
     if tmp.exists():
         shutil.rmtree(tmp)
     try:
-        files = _write_files(tmp, plan, board, inputs, golden)
-        project = _describe(plan, board, est, files, len(inputs))
+        files = _write_files(tmp, fw, board, inputs, golden)
+        project = _describe(fw, board, est, files, len(inputs))
         write_rtl = None
         if rtl:
             try:
@@ -161,24 +166,24 @@ def write_project(graph: Graph, board: Board, lanes: Lanes, out: str | Path, *,
     return project
 
 
-def _write_files(root: Path, plan: Plan, board: Board, inputs: np.ndarray,
+def _write_files(root: Path, fw: Firmware, board: Board, inputs: np.ndarray,
                  golden: np.ndarray) -> list[str]:
-    g = plan.graph
+    g = fw.graph
     files: dict[str, str] = {}
     common = {"MODEL": g.name}
-    buffers, network = codegen.top_cpp(plan)
-    files["firmware/parameters.h"] = codegen.parameters_h(plan)
+    buffers, network = codegen.top_cpp(fw)
+    files["firmware/parameters.h"] = codegen.parameters_h(fw)
     files["firmware/hfn_top.h"] = _fill("hfn_top.h.in", **common)
     files["firmware/hfn_top.cpp"] = _fill("hfn_top.cpp.in", BUFFERS=buffers, NETWORK=network,
-                                          LANES=str(plan.lanes), BOARD=board.name, **common)
-    for name in LIB_FILES:
+                                          LANES=str(fw.lanes), BOARD=board.name, **common)
+    for name in LIB_FILES + tuple(sorted({gen.header for gen in fw.generators.values()})):
         files[f"firmware/lib/{name}"] = (HLS_TEMPLATES / name).read_text()
     files["tb/hfn_tb.cpp"] = _fill("hfn_tb.cpp.in", **common)
     files["tb/hfn_bridge.cpp"] = _fill("hfn_bridge.cpp.in", **common)
     files["build_prj.tcl"] = _fill("build_prj.tcl.in", PART=board.part, BOARD=board.name,
                                    CLOCK_NS=f"{1000.0 / board.clock_mhz:g}",
                                    LIB_DIR="firmware/lib", **common)
-    hexw = -(-stream_format.in_width(plan.in_channels) // 4)
+    hexw = -(-stream_format.in_width(g.input_tensor.shape[2]) // 4)
     files["tb_data/inputs.txt"] = "".join(
         " ".join(f"{w:0{hexw}x}" for w in stream_format.pack_image(img)) + "\n"
         for img in inputs)

@@ -47,7 +47,7 @@ class HlsGenerator:
     """The C++ generator of one conv pass (hls_templates/<header>).
 
     ``config`` is parameters.h text: the ``CONFIG_T`` struct ``<ident>_w`` and the ROMs;
-    the generated code declares ``const <type> <name> = <init>;`` and hands it to
+    the generated code passes ``<type><init>`` (a brace-initialised generator object) to
     ``hfn::conv_pass``; ``pragmas`` go into the top function."""
 
     header: str
@@ -55,7 +55,6 @@ class HlsGenerator:
     type: str
     init: str
     pragmas: list[str]
-    cost: GeneratorCost
 
 
 class RtlGenerator:
@@ -67,9 +66,8 @@ class RtlGenerator:
     (GAW bits); output ``w``: the chunk's P_OUT*P_IN weights of WB bits, ``LATENCY``
     cycles after ``issue``."""
 
-    module: str = ""
-    files: tuple[str, ...] = ()       # Verilog files in rtl/ it needs (its module last)
     wb: int = 2                       # weight width WB of its output
+    addressed_by: dict[str, str] = {}  # ROM name -> the port addressing it: chunk | group
     LATENCY = 1                       # cycles from issue to w (the engine's contract)
 
     def place(self, layer: "Layer") -> tuple[int, int]:
@@ -86,9 +84,13 @@ class RtlGenerator:
 
 
 class WeightSource:
-    """One registry entry (``hfn_hls.weights.register``).  Subclasses set ``name``."""
+    """One registry entry (``hfn_hls.weights.register``).  Subclasses set ``name`` and the
+    library files they add: their C++ generator header (in hls_templates/) and their
+    Verilog files (in rtl/, the generator module last)."""
 
     name: str = ""
+    hls_header: str = ""
+    rtl_files: tuple[str, ...] = ()
 
     # -- importer (ir/passes): ONNX weights -> params -------------------------------------
     def check_metadata(self, info: dict, meta: dict) -> str | None:
@@ -136,6 +138,10 @@ class WeightSource:
     # -- backends ----------------------------------------------------------------------------
     def hls_generator(self, layer: "Layer", graph: "Graph", lanes: "Lanes",
                       ident: str) -> HlsGenerator:
+        raise NotImplementedError
+
+    def hls_cost(self, layer: "Layer", graph: "Graph", lanes: "Lanes") -> GeneratorCost:
+        """What the generator of ``hls_generator`` costs (the HLS resource estimate)."""
         raise NotImplementedError
 
     def rtl_generator(self, graph: "Graph", lanes: "Lanes") -> RtlGenerator:

@@ -78,6 +78,8 @@ def lane_state_words(layer, p_out: int) -> list[int]:
 @register
 class HfnSource(WeightSource):
     name = "hfn"
+    hls_header = "hfn_wgen_hfn.h"
+    rtl_files = ("hfn_lfsr_leap.v", "hfn_wgen_hfn.v")
 
     # -- importer ----------------------------------------------------------------------
     def check_metadata(self, info: dict, meta: dict) -> str | None:
@@ -122,13 +124,13 @@ class HfnSource(WeightSource):
         co, p_in, p_out = layer.shape[0], lanes.p_in, lanes.p_out
         k = layer.fan_in
         kc = ceil_div(k, p_in)
-        mask_c, mask_bits = native(0, (1 << p_in) - 1)
+        mask_c, _ = native(0, (1 << p_in) - 1)
         fmt = "0x{:x}" + ("ull" if p_in > 32 else "u")
         states = lfsr.channel_start_states(int(layer.params["seed"]), co, k)
         config = (
             f"struct {ident}_w {{  // weights of layer {layer.name}: source hfn (hfn_wgen_hfn.h)\n"
             f"    static const int CO = {co}, K = {k}, KC = {kc}, P_IN = {p_in}, WB = 2;\n"
-            f"    typedef ap_int<2> w_t;\n"
+            f"    typedef hfn::weight<2>::type w_t;\n"
             f"    typedef {mask_c} mask_rom_t;\n"
             f"}};\n"
             f"// supermask of layer {layer.name}: [co][kc], bit i of word kc = weight kc*P_IN+i\n"
@@ -141,16 +143,21 @@ class HfnSource(WeightSource):
         if p_out > 1:
             pragmas = [f"#pragma HLS ARRAY_PARTITION variable = {a}_{ident} cyclic factor = "
                        f"{p_out} dim = 1" for a in ("MASK", "STATE")]
-        banks = min(p_out, co)
+        return HlsGenerator(self.hls_header, config, f"hfn::wgen_hfn<{ident}_w>",
+                            f"{{MASK_{ident}, STATE_{ident}}}", pragmas)
+
+    def hls_cost(self, layer, graph, lanes) -> GeneratorCost:
+        co, p_in, p_out = layer.shape[0], lanes.p_in, lanes.p_out
+        kc = ceil_div(layer.fan_in, p_in)
+        _, mask_bits = native(0, (1 << p_in) - 1)
+        banks = min(p_out, co)                      # MASK / STATE partitioned by P_OUT
         depth = ceil_div(co, banks)
-        cost = GeneratorCost(
+        return GeneratorCost(
             bits={"mask": co * kc * p_in, "lfsr_states": STATE_BITS * co},
             declared={"mask": co * kc * mask_bits, "lfsr_states": STATE_BITS * co},
             memories=[(depth * kc, p_in, banks), (depth, STATE_BITS, banks)],
             lut=banks * (STATE_BITS + 2 * p_in),          # the leap-forward XOR network
             ff=banks * STATE_BITS)                         # the lanes' LFSR states
-        return HlsGenerator("hfn_wgen_hfn.h", config, f"hfn::wgen_hfn<{ident}_w>",
-                            f"{{MASK_{ident}, STATE_{ident}}}", pragmas, cost)
 
     # -- RTL ----------------------------------------------------------------------------------
     def rtl_generator(self, graph, lanes) -> RtlGenerator:
@@ -161,9 +168,8 @@ class HfnRtlGenerator(RtlGenerator):
     """ROMs ``mask`` (P_OUT*P_IN bits per chunk, lane order) and ``state`` (32*P_OUT bits
     per group) behind ``rtl/hfn_wgen_hfn.v``; a folded layer is placed once."""
 
-    module = "hfn_wgen_hfn"
-    files = ("hfn_lfsr_leap.v", "hfn_wgen_hfn.v")
     wb = 2
+    addressed_by = {"mask": "chunk", "state": "group"}
 
     def __init__(self, p_out: int, p_in: int):
         self.p_out, self.p_in = p_out, p_in
