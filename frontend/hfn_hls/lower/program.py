@@ -96,6 +96,7 @@ def requant_of(graph: Graph, op: Op, x: Interval, channels: int) -> Requant:
     return Requant(op, x, channels, np.clip(t, r.lo, r.hi), (d < 0).astype(np.int64))
 
 
+@dataclass
 class Pass:
     """One step of the program.  ``out`` is the tensor it writes; ``iterations`` how often
     it runs per inference (its fold's iteration count, 1 outside folds)."""
@@ -130,9 +131,6 @@ class ConvPass(Pass):
     With ``acc_all`` the conv is a 1x1 classifier fused with the ``global_sum`` before it:
     it accumulates over every pixel of ``src`` (exact: the sum is linear)."""
 
-    name: str
-    out: str
-    iterations: int
     conv: Op
     layer: str
     src: str                       # read through the window (the pre-pool tensor if acc_all)
@@ -186,9 +184,6 @@ class ConvPass(Pass):
 
 @dataclass
 class RequantPass(Pass):
-    name: str
-    out: str
-    iterations: int
     src: str
     rq: Requant
 
@@ -206,9 +201,6 @@ class RequantPass(Pass):
 class AddPass(Pass):
     """a + b [-> R2] (an addition no convolution pass took)."""
 
-    name: str
-    out: str
-    iterations: int
     add: Op
     a: str
     b: str
@@ -226,13 +218,11 @@ class AddPass(Pass):
 
 
 @dataclass
-class GlobalSumPass(Pass):
-    name: str
-    out: str
-    iterations: int
+class WholeTensorPass(Pass):
+    """One op that reads its input ``src`` beyond the element it writes."""
+
     op: Op
     src: str
-    sum: Interval
 
     def window_reads(self) -> list[str]:
         return [self.src]
@@ -242,19 +232,13 @@ class GlobalSumPass(Pass):
 
 
 @dataclass
-class MaxPoolPass(Pass):
-    name: str
-    out: str
-    iterations: int
-    op: Op
-    src: str
+class GlobalSumPass(WholeTensorPass):
+    sum: Interval               # range of the per-channel sums
+
+
+@dataclass
+class MaxPoolPass(WholeTensorPass):
     window: Window
-
-    def window_reads(self) -> list[str]:
-        return [self.src]
-
-    def ops(self) -> list[Op]:
-        return [self.op]
 
 
 @dataclass
@@ -263,9 +247,6 @@ class CopyPass(Pass):
     buffer when the fold's input is still needed after it, or back into it when the body
     cannot write its output over its input."""
 
-    name: str
-    out: str
-    iterations: int
     src: str
 
     def pointwise_reads(self) -> list[str]:
