@@ -50,7 +50,9 @@ def _check_requant(graph: Graph, op: Op, iters: int) -> None:
 
 def _check(graph: Graph) -> None:
     for name, layer in graph.layers.items():
-        get_source(layer.source)
+        if get_source(layer.source).bias(layer, graph) is not None:
+            raise _err(graph, f"layer {name}", "a per-channel bias (the golden model adds it; "
+                       "the HLS and RTL engines do not yet)", "use a source without bias")
     for op in graph.ops:
         if op.kind not in KINDS:
             raise _err(graph, f"op {op.name}", f"unsupported op kind {op.kind!r}",
