@@ -81,7 +81,7 @@ def check_program(graph: Graph, prog: Program) -> None:
             for p, _ in readers):
         raise HfnError(graph.name, "the input image is read inside a fold or as a residual",
                        "the RTL engine reads the input image only in convolutions before folds")
-    if any(graph.output in p.reads() for p, _ in ((q, None) for q in items)):
+    if any(graph.output in q.reads() for q in items):
         raise _refuse(last.name, "the network output is read by another pass")
 
 
