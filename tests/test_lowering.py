@@ -14,7 +14,7 @@ from hfn_hls.golden import GoldenModel
 from hfn_hls.hls import estimate, run_csim, write_project
 from hfn_hls.ir.model import Graph, Layer, Op, Tensor
 from hfn_hls.ir.random_graph import RESNET20, random_graph, resnet_graph
-from hfn_hls.ir.ranges import Interval, accumulator_range, infer_ranges
+from hfn_hls.ir.ranges import Interval, infer_ranges
 from hfn_hls.lanes import parse_lanes
 from hfn_hls.lower import (AddPass, ConvPass, CopyPass, Fold, GlobalSumPass, MaxPoolPass,
                            RequantPass, lower)
