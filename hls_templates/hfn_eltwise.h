@@ -1,4 +1,6 @@
-// hfn_eltwise.h -- residual add, pooling and buffer copies (docs/arithmetic.md).
+// hfn_eltwise.h -- the passes without a convolution (docs/lowering.md): element-wise
+// maps (a requant no conv pass took), residual additions, global sums, max pooling and
+// buffer copies.  F is a stage function object f(x, channel) (hfn::rq or hfn::ident).
 #ifndef HFN_ELTWISE_H
 #define HFN_ELTWISE_H
 
@@ -6,31 +8,31 @@
 
 namespace hfn {
 
-// Residual addition in the shared integer domain: out = a + b (N elements).
-template <int N, class SUM, class TA, class TB, class TO>
-void add(const TA a[], const TB b[], TO out[]) {
+// out = f(in), N pixels x C channels.
+template <int N, int C, class TI, class TO, class F>
+void map(const TI in[], TO out[], F f) {
 #pragma HLS INLINE off
-ADD:
-    for (int i = 0; i < N; i++) {
+PIXEL:
+    for (int p = 0; p < N; p++) {
+    CHANNEL:
+        for (int c = 0; c < C; c++) {
 #pragma HLS PIPELINE II = 1
-        out[i] = SUM(a[i]) + SUM(b[i]);
+            out[p * C + c] = f(in[p * C + c], c);
+        }
     }
 }
 
-// Residual addition fused with the requant that consumes the sum.
-template <class RQ, class SUM, class TA, class TB, class TO>
-void add_rq(const TA a[], const TB b[], TO out[],
-            const typename RQ::thr_rom_t thr[RQ::ITERS][RQ::R][RQ::L],
-            const typename RQ::dir_rom_t dir[RQ::ITERS][RQ::R], int it) {
+// Residual addition in the shared integer domain, then f: out = f(a + b).
+template <int N, int C, class SUM, class TA, class TB, class TO, class F>
+void add(const TA a[], const TB b[], TO out[], F f) {
 #pragma HLS INLINE off
 PIXEL:
-    for (int p = 0; p < RQ::N; p++) {
+    for (int p = 0; p < N; p++) {
     CHANNEL:
-        for (int c = 0; c < RQ::C; c++) {
+        for (int c = 0; c < C; c++) {
 #pragma HLS PIPELINE II = 1
-            const int i = p * RQ::C + c;
-            const SUM s = SUM(a[i]) + SUM(b[i]);
-            out[i] = requant_one<RQ>(s, c, it, thr, dir);
+            const int i = p * C + c;
+            out[i] = f(SUM(SUM(a[i]) + SUM(b[i])), c);
         }
     }
 }
@@ -85,7 +87,7 @@ OUT_ROW:
     }
 }
 
-// Buffer copy: a fold's input into its loop buffer, and each iteration's output back.
+// Buffer copy, where a fold cannot run in place (docs/lowering.md).
 template <int N, class TI, class TO>
 void copy(const TI in[], TO out[]) {
 #pragma HLS INLINE off

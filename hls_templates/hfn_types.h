@@ -37,6 +37,18 @@ typedef uint32_t lfsr_t;
 typedef uint32_t lfsr_rom_t;
 typedef ap_axiu<32, 0, 0, 0> out_beat_t;
 
+// A weight of WB bits (the generators' w_t): ap_int<WB> in synthesis, where the width
+// matters; a native int in C simulation, where it runs several times faster.  The values
+// are the same (a source's weights always fit WB bits).
+template <int WB>
+struct weight {
+#ifdef __SYNTHESIS__
+    typedef ap_int<WB> type;
+#else
+    typedef int type;
+#endif
+};
+
 // Ceiling of log2(n + 1): how many bisection steps count n sorted thresholds.
 template <int N>
 struct bisect_depth {

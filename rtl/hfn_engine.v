@@ -1,13 +1,16 @@
-// The hfn-hls compute engine (docs/rtl.md): one array of P_OUT x P_IN ternary lanes
-// shared by every layer, driven by a sequencer that walks the generated layer table
-// and loops over fold bodies.  Weights are regenerated for every output pixel from
-// per-channel LFSR start states and gated by the mask ROM: no weight is stored.
+// The hfn-hls compute engine (docs/rtl.md): one array of P_OUT x P_IN lanes shared by
+// every layer, driven by a sequencer that walks the generated layer table and loops
+// over fold bodies.  Weights come from the weight generators of the generated top
+// (docs/weight-sources.md), through the weight port: the sequencer issues a chunk
+// (w_issue, w_first, w_n, w_chunk, w_group, w_sel) and the P_OUT*P_IN weights of WB bits
+// arrive on w_q one cycle later.
 //
 // Pipeline (one chunk of P_IN kernel positions per cycle per output lane):
-//   issue -> [fmap read, mask read, LFSR leap] -> lanes (add/sub/skip, tree)
-//   -> accumulate -> residual read -> R1 (conv requant) | Rs (shortcut requant)
-//   -> add -> R2 (output requant) -> write back (fmap buffer or class outputs).
-// All ROMs (table, mask, start states, thresholds) are outside, in the generated top.
+//   issue -> [fmap read, weights generated] -> lanes (WB = 2: add/sub/skip; else
+//   multiply; adder tree) -> accumulate -> residual read -> R1 (conv requant) |
+//   Rs (shortcut requant) -> add -> R2 (output requant) -> write back (fmap buffer or
+//   class outputs).
+// All ROMs (table, weight generators' ROMs, thresholds) are outside, in the generated top.
 `default_nettype none
 module hfn_engine #(
     parameter integer P_OUT = 4,
@@ -33,8 +36,9 @@ module hfn_engine #(
     parameter integer IN_PIX = 64,     // pixels per image
     parameter integer CLASSES = 10,
     parameter integer CLS_PAD = 12,    // classes rounded up to P_OUT
-    parameter integer MAW = 8,
-    parameter integer SAW = 4,
+    parameter integer WB = 2,          // weight width (2: ternary)
+    parameter integer CAW = 8,         // weight chunk address width
+    parameter integer GAW = 4,         // weight group address width
     parameter integer TBL_AW = 4,
     parameter integer NF = 74          // table fields (32 bits each)
 ) (
@@ -51,10 +55,13 @@ module hfn_engine #(
     /* verilator lint_off UNUSEDSIGNAL */  // table fields are 32-bit slots
     input  wire [32*NF-1:0]            tbl_q,
     /* verilator lint_on UNUSEDSIGNAL */
-    output wire [MAW-1:0]              mask_addr,
-    input  wire [P_OUT*P_IN-1:0]       mask_q,
-    output reg  [SAW-1:0]              st_addr,
-    input  wire [32*P_OUT-1:0]         st_q,
+    output wire                        w_issue,   // weight port (docs/weight-sources.md)
+    output wire                        w_first,
+    output wire [NW-1:0]               w_n,
+    output wire [CAW-1:0]              w_chunk,
+    output reg  [GAW-1:0]              w_group,
+    output wire [3:0]                  w_sel,
+    input  wire [P_OUT*P_IN*WB-1:0]    w_q,
     output wire [3*B*P_OUT*TAW-1:0]    thr_addr,
     input  wire [3*B*P_OUT*(TW+1)-1:0] thr_q
 );
@@ -62,8 +69,8 @@ module hfn_engine #(
     localparam integer F_TYPE = 0, F_ITERS = 1, F_SRC = 2, F_DST = 3, F_RES = 4,
         F_FLAGS = 5, F_IH = 6, F_IW = 7, F_OH = 8, F_OW = 9, F_KH = 10, F_KW = 11,
         F_S = 12, F_PAD = 13, F_NC = 14, F_NCO = 15, F_NLAST = 16, F_G = 17,
-        F_KCH = 18, F_ROWSTRIDE = 19, F_STEPOW = 20, F_STEPOH = 21, F_MASKBASE = 22,
-        F_STBASE = 23, F_AORIGIN = 25,   // 24: output channels (informative)
+        F_KCH = 18, F_ROWSTRIDE = 19, F_STEPOW = 20, F_STEPOH = 21, F_CBASE = 22,
+        F_GBASE = 23, F_AORIGIN = 25,   // 24: output channels (informative)
         NF0 = 26, UF = 5 + 2 * B;
     localparam [1:0] T_LOOP = 2'd1, T_ENDLOOP = 2'd2, T_END = 2'd3;   // 0: conv pass
     localparam integer DRAIN = 10 + 2 * (B + 2);
@@ -72,7 +79,7 @@ module hfn_engine #(
 
     `define HFN_F(i, w) tbl_q[32*(i) +: (w)]
     wire [1:0] f_type = `HFN_F(F_TYPE, 2);
-    wire [3:0] f_flags = `HFN_F(F_FLAGS, 4);
+    wire [7:0] f_flags = `HFN_F(F_FLAGS, 8);   // 7:4 = weight source (w_sel)
     wire f_add = f_flags[0], f_out = f_flags[1], f_accall = f_flags[2], f_rel = f_flags[3];
     wire [CW-1:0] f_ih = `HFN_F(F_IH, CW), f_iw = `HFN_F(F_IW, CW), f_oh = `HFN_F(F_OH, CW),
         f_ow = `HFN_F(F_OW, CW), f_kh = `HFN_F(F_KH, CW), f_kw = `HFN_F(F_KW, CW),
@@ -83,8 +90,8 @@ module hfn_engine #(
         f_iters = `HFN_F(F_ITERS, CW);
     wire [NW-1:0] f_nlast = `HFN_F(F_NLAST, NW);
     wire [BI-1:0] f_src = `HFN_F(F_SRC, BI), f_dst = `HFN_F(F_DST, BI), f_res = `HFN_F(F_RES, BI);
-    wire [MAW-1:0] f_maskbase = `HFN_F(F_MASKBASE, MAW), f_kch = `HFN_F(F_KCH, MAW);
-    wire [SAW-1:0] f_stbase = `HFN_F(F_STBASE, SAW);
+    wire [CAW-1:0] f_cbase = `HFN_F(F_CBASE, CAW), f_kch = `HFN_F(F_KCH, CAW);
+    wire [GAW-1:0] f_gbase = `HFN_F(F_GBASE, GAW);
 
     // ---------------------------------------------------------------- sequencer
     localparam [3:0] S_WAIT = 0, S_F0 = 1, S_F1 = 2, S_DEC = 3, S_SETUP = 4,
@@ -97,7 +104,7 @@ module hfn_engine #(
     reg [TBL_AW-1:0] loop_pc;
     reg [CW-1:0] g, oh, ow, kh, kw, c, ih0, iw0;
     reg [CW-1:0] a_row, a_win, a_khrow, a_kw, dpix;
-    reg [MAW-1:0] m_gbase, m_cur;
+    reg [CAW-1:0] m_gbase, m_cur;
     reg [TAW-1:0] rq_base [0:3*B-1];
 
     wire chunk_first = (kh == 0) && (kw == 0) && (c == 0);
@@ -113,7 +120,11 @@ module hfn_engine #(
     wire i_first = chunk_first && (!f_accall || pix_first);
     wire i_last = chunk_last && (!f_accall || pix_last);
     wire [NW-1:0] i_n = c_last ? f_nlast : P_IN[NW-1:0];
-    assign mask_addr = m_cur;
+    assign w_chunk = m_cur;
+    assign w_issue = issue;
+    assign w_first = chunk_first;
+    assign w_n = i_n;
+    assign w_sel = f_flags[7:4];
     integer r;
 
     always @(posedge clk) begin
@@ -147,7 +158,7 @@ module hfn_engine #(
                         ih0 <= -f_pad; iw0 <= -f_pad;
                         a_row <= f_aorigin; a_win <= f_aorigin; a_khrow <= f_aorigin;
                         a_kw <= f_aorigin; dpix <= 0;
-                        m_gbase <= f_maskbase; m_cur <= f_maskbase; st_addr <= f_stbase;
+                        m_gbase <= f_cbase; m_cur <= f_cbase; w_group <= f_gbase;
                         state <= S_SETUP;
                     end
                 end
@@ -161,7 +172,7 @@ module hfn_engine #(
                     end
                 end
                 S_WOUT: if (!f_out || !out_busy) begin wcnt <= 0; state <= S_WG; end
-                S_WG: begin      // start-state ROM latency after a group change
+                S_WG: begin      // weight generators read per-group ROMs (w_group)
                     wcnt <= wcnt + 1;
                     if (wcnt == TWO) state <= S_ISSUE;
                 end
@@ -196,7 +207,7 @@ module hfn_engine #(
                                         a_khrow <= f_aorigin; a_kw <= f_aorigin;
                                         m_gbase <= m_gbase + f_kch;
                                         m_cur <= m_gbase + f_kch;
-                                        st_addr <= st_addr + 1'b1;
+                                        w_group <= w_group + 1'b1;
                                         g <= g + 1; wcnt <= 0;
                                         state <= g_last ? S_DRAIN : S_WG;
                                     end
@@ -222,22 +233,7 @@ module hfn_engine #(
     reg v1, first1, last1, pos1;
     reg [GW-1:0] g1;
     reg [CW-1:0] dst1;
-    reg [P_OUT*P_IN-1:0] bits1;
-    reg [31:0] lfsr [0:P_OUT-1];
-    genvar o, b;
-    generate
-        for (o = 0; o < P_OUT; o = o + 1) begin : g_lfsr
-            wire [31:0] cur = chunk_first ? st_q[32*o +: 32] : lfsr[o];
-            wire [P_IN-1:0] bits_c;
-            wire [31:0] nxt;
-            hfn_lfsr_leap #(.P(P_IN), .NW(NW)) u_leap (.state(cur), .n(i_n),
-                .bits(bits_c), .next(nxt));
-            always @(posedge clk) if (issue) begin
-                lfsr[o] <= nxt;
-                bits1[o*P_IN +: P_IN] <= bits_c;
-            end
-        end
-    endgenerate
+    genvar b;
     always @(posedge clk) begin
         v1 <= rst_n && issue; first1 <= i_first; last1 <= i_last; pos1 <= pos_ok;
         g1 <= g[GW-1:0]; dst1 <= dpix + (g >> $clog2(RATIO));
@@ -319,8 +315,8 @@ module hfn_engine #(
     wire [P_IN*EW-1:0] src_q = rdq[f_src];
     wire [P_IN*EW-1:0] x1 = pos1 ? src_q : {P_IN*EW{1'b0}};
     wire [P_OUT*SW-1:0] sum2;
-    hfn_lanes #(.P_OUT(P_OUT), .P_IN(P_IN), .EW(EW), .SW(SW)) u_lanes (
-        .clk(clk), .x(x1), .sign(bits1), .mask(mask_q), .sum(sum2));
+    hfn_lanes #(.P_OUT(P_OUT), .P_IN(P_IN), .EW(EW), .WB(WB), .SW(SW)) u_lanes (
+        .clk(clk), .x(x1), .w(w_q), .sum(sum2));
     reg v2, first2, last2;
     reg [GW-1:0] g2;
     reg [CW-1:0] dst2;

@@ -1,19 +1,20 @@
-// The ternary lane array: P_OUT x P_IN lanes, no multipliers.  Lane (o, i) adds,
-// subtracts or skips input i: weight = mask ? (sign ? -1 : +1) : 0 (sign bit 1 =
-// subtract).  Each output lane sums its P_IN terms with a balanced adder tree; the
-// sums are registered (one pipeline stage).
+// The lane array: P_OUT x P_IN lanes; lane (o, i) takes input i times weight (o, i), a
+// WB-bit two's-complement value (bits [(o*P_IN + i)*WB +: WB] of w).  WB = 2 is a
+// ternary weight and needs no multiplier: bit 0 set = non-zero, bit 1 set = negative, so
+// the lane adds, subtracts or skips its input.  WB > 2 multiplies.  Each output lane
+// sums its P_IN terms with a balanced adder tree; the sums are registered (one stage).
 `default_nettype none
 module hfn_lanes #(
     parameter integer P_OUT = 4,
     parameter integer P_IN = 4,       // power of two
     parameter integer EW = 9,         // input element width (signed)
-    parameter integer SW = 14         // sum width (>= EW + log2(P_IN) + 1)
+    parameter integer WB = 2,         // weight width (signed); 2 = ternary
+    parameter integer SW = 14         // sum width: holds P_IN * 2^(EW-1) * max|w|
 ) (
-    input  wire                    clk,
-    input  wire [P_IN*EW-1:0]      x,
-    input  wire [P_OUT*P_IN-1:0]   sign,
-    input  wire [P_OUT*P_IN-1:0]   mask,
-    output reg  [P_OUT*SW-1:0]     sum
+    input  wire                      clk,
+    input  wire [P_IN*EW-1:0]        x,
+    input  wire [P_OUT*P_IN*WB-1:0]  w,
+    output reg  [P_OUT*SW-1:0]       sum
 );
     genvar o;
     generate
@@ -22,12 +23,18 @@ module hfn_lanes #(
             integer i;
             always @* begin
                 for (i = 0; i < P_IN; i = i + 1) begin
-                    if (!mask[o*P_IN + i])
-                        t[P_IN - 1 + i] = {SW{1'b0}};
-                    else if (sign[o*P_IN + i])
-                        t[P_IN - 1 + i] = -{{(SW-EW){x[i*EW + EW - 1]}}, x[i*EW +: EW]};
-                    else
-                        t[P_IN - 1 + i] = {{(SW-EW){x[i*EW + EW - 1]}}, x[i*EW +: EW]};
+                    if (WB == 2) begin : ternary
+                        if (!w[(o*P_IN + i)*WB])
+                            t[P_IN - 1 + i] = {SW{1'b0}};
+                        else if (w[(o*P_IN + i)*WB + 1])
+                            t[P_IN - 1 + i] = -{{(SW-EW){x[i*EW + EW - 1]}}, x[i*EW +: EW]};
+                        else
+                            t[P_IN - 1 + i] = {{(SW-EW){x[i*EW + EW - 1]}}, x[i*EW +: EW]};
+                    end else begin : multiply
+                        t[P_IN - 1 + i] = $signed({{(SW-EW){x[i*EW + EW - 1]}}, x[i*EW +: EW]})
+                            * $signed({{(SW-WB){w[(o*P_IN + i + 1)*WB - 1]}},
+                                       w[(o*P_IN + i)*WB +: WB]});
+                    end
                 end
                 for (i = P_IN - 2; i >= 0; i = i - 1)
                     t[i] = t[2*i + 1] + t[2*i + 2];

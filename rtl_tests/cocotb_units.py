@@ -1,6 +1,7 @@
 """cocotb unit tests of the RTL library blocks against Python: the LFSR leap network
-(shared vectors test_vectors/lfsr.json), the mask ROM image, the ternary lane array and
-the requant pipeline.  Driven by test_rtl_units.py (one Verilator build for all)."""
+(shared vectors test_vectors/lfsr.json), the ``hfn`` weight generator against the layer's
+weights, the lane array (ternary and multiplying) and the requant pipeline.  Driven by
+test_rtl_units.py (one Verilator build for all)."""
 from __future__ import annotations
 
 import json
@@ -42,45 +43,78 @@ async def lfsr_vectors(dut):
     assert checked >= 6
 
 
+def _pack(values, width: int) -> int:
+    return sum((int(v) & ((1 << width) - 1)) << (k * width) for k, v in enumerate(values))
+
+
+def _unpack(raw: int, width: int, n: int) -> list[int]:
+    out = []
+    for k in range(n):
+        v = (raw >> (k * width)) & ((1 << width) - 1)
+        out.append(v - ((v >> (width - 1)) << width))
+    return out
+
+
 @cocotb.test()
-async def mask_rom(dut):
-    """Every mask ROM word equals the layer's mask bits in lane order."""
+async def weight_generator(dut):
+    """The hfn generator's port contract: for every group and two output pixels, each
+    issued chunk gives, one cycle later, the layer's weights (o, i) as 2-bit two's
+    complement values (0 for padding lanes)."""
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    exp = CFG["mask_expected"]
-    for a, word in enumerate(exp):
+    po, pi = CFG["p_out"], CFG["p_in"]
+    wc = CFG["weights"]
+    dut.gen_issue.value = 0
+    dut.gen_first.value = 0
+    checked = 0
+    groups = sorted({c["g"] for c in wc["chunks"]})
+    for g in groups:
+        chunks = [c for c in wc["chunks"] if c["g"] == g]
         await FallingEdge(dut.clk)
-        dut.mask_addr.value = a
-        await FallingEdge(dut.clk)
-        assert int(dut.mask_q.value) == word, (a, hex(int(dut.mask_q.value)), hex(word))
+        dut.gen_group.value = wc["gbase"] + g
+        await ClockCycles(dut.clk, 2)                 # group held >= 2 cycles before issue
+        for pixel in range(2):
+            for idx, c in enumerate(chunks):
+                await FallingEdge(dut.clk)
+                if idx:
+                    got = _unpack(int(dut.gen_w.value), 2, po * pi)
+                    assert got == [v for row in chunks[idx - 1]["w"] for v in row], \
+                        (g, pixel, idx)
+                    checked += 1
+                dut.gen_issue.value = 1
+                dut.gen_first.value = int(idx == 0)
+                dut.gen_n.value = c["n"]
+                dut.gen_chunk.value = wc["cbase"] + g * wc["kch"] + idx
+            await FallingEdge(dut.clk)
+            dut.gen_issue.value = 0
+            got = _unpack(int(dut.gen_w.value), 2, po * pi)
+            assert got == [v for row in chunks[-1]["w"] for v in row], (g, pixel, "last")
+            checked += 1
+    assert checked == 2 * len(wc["chunks"])
 
 
 @cocotb.test()
 async def lane_array(dut):
-    """P_OUT x P_IN ternary lanes: sum_i mask * (+-x_i) for random signed inputs."""
+    """P_OUT x P_IN lanes, sum_i w(o, i) * x_i for random signed inputs: WB = 2 (ternary,
+    add / subtract / skip) and WB = 4 (multiply), extremes included."""
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    po, pi, ew = CFG["p_out"], CFG["p_in"], CFG["ew"]
-    sw = CFG["sw"]
+    po, pi, ew, wbm = CFG["p_out"], CFG["p_in"], CFG["ew"], CFG["wb_mul"]
+    sw2, swm = CFG["sw2"], CFG["swm"]
     rng = np.random.default_rng(1)
-    for _ in range(200):
+    for t in range(300):
         x = rng.integers(-(1 << (ew - 1)), 1 << (ew - 1), pi)
-        sign = rng.integers(0, 2, (po, pi))
-        mask = rng.integers(0, 2, (po, pi))
-        if _ < 4:   # extremes
-            x[:] = -(1 << (ew - 1)) if _ % 2 else (1 << (ew - 1)) - 1
-            mask[:] = 1
-            sign[:] = _ // 2
+        w2 = rng.integers(-1, 2, (po, pi))
+        wm = rng.integers(-(1 << (wbm - 1)), 1 << (wbm - 1), (po, pi))
+        if t < 4:   # extremes: all inputs at one end, all weights at one end
+            x[:] = -(1 << (ew - 1)) if t % 2 else (1 << (ew - 1)) - 1
+            w2[:] = 1 - 2 * (t // 2)
+            wm[:] = -(1 << (wbm - 1)) if t // 2 else (1 << (wbm - 1)) - 1
         await FallingEdge(dut.clk)
-        dut.lanes_x.value = sum((int(v) & ((1 << ew) - 1)) << (i * ew) for i, v in enumerate(x))
-        dut.lanes_sign.value = sum(int(b) << k for k, b in enumerate(sign.reshape(-1)))
-        dut.lanes_mask.value = sum(int(b) << k for k, b in enumerate(mask.reshape(-1)))
+        dut.lanes_x.value = _pack(x, ew)
+        dut.lanes_w2.value = _pack(w2.reshape(-1), 2)
+        dut.lanes_wm.value = _pack(wm.reshape(-1), wbm)
         await FallingEdge(dut.clk)
-        raw = int(dut.lanes_sum.value)
-        w = mask * (1 - 2 * sign)
-        want = w @ x
-        for o in range(po):
-            v = (raw >> (o * sw)) & ((1 << sw) - 1)
-            v -= (v >> (sw - 1)) << sw
-            assert v == want[o], (o, v, want[o])
+        assert _unpack(int(dut.lanes_sum2.value), sw2, po) == (w2 @ x).tolist(), t
+        assert _unpack(int(dut.lanes_summ.value), swm, po) == (wm @ x).tolist(), t
 
 
 @cocotb.test()

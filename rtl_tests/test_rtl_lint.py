@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hfn_hls.ir.random_graph import random_graph
+from hfn_hls.ir.random_graph import random_graph, resnet_graph
 from hfn_hls.lanes import parse_lanes
 from hfn_hls.paths import RTL_DIR
 from hfn_hls.rtl_backend import write_rtl
-from hfn_hls.rtl_backend.resnet_like import resnet_like
 from hfn_hls.rtl_backend.tools import lint
 from hfn_hls.rtl_backend.writer import LIBRARY
 
@@ -25,5 +24,5 @@ def test_generated_top_lint_clean(tmp_path, seed, lanes):
 
 
 def test_resnet_top_lint_clean(tmp_path):
-    write_rtl(resnet_like(0, image=8), None, parse_lanes("64"), tmp_path / "rtl")
+    write_rtl(resnet_graph(0, image=8), None, parse_lanes("64"), tmp_path / "rtl")
     assert lint(sorted((tmp_path / "rtl").glob("*.v")), "hfn_top") == []

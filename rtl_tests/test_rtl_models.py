@@ -32,9 +32,9 @@ def test_model_rtl_matches_golden_on_50_images(tmp_path, request, preset, lanes)
     assert np.array_equal(np.asarray(res["outputs"]), want)
     assert len({tuple(r) for r in want}) > 1
     # the per-layer cycle model (engine loop order) accounts for the measured cycles
-    from hfn_hls.rtl_backend.cycles import layer_cycles
+    from hfn_hls.lower import lower
     lz = parse_lanes(lanes)
-    model = sum(r["cycles"] for r in layer_cycles(graph, lz.p_out, lz.p_in))
+    model = sum(r["cycles"] for r in lower(graph).layer_cycles(lz))
     assert model <= res["cycles_per_inference"] <= 1.1 * model, (model, res)
     if preset == "resnet20":
         assert res["utilisation"] >= 0.9, res

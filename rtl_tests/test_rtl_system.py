@@ -11,10 +11,9 @@ import pytest
 from hfn_hls.cli import main
 from hfn_hls.golden import GoldenModel
 from hfn_hls.ir.model import Graph
-from hfn_hls.ir.random_graph import random_graph
+from hfn_hls.ir.random_graph import random_graph, resnet_graph
 from hfn_hls.lanes import parse_lanes
 from hfn_hls.rtl_backend import run_system_sim, write_rtl
-from hfn_hls.rtl_backend.resnet_like import resnet_like
 from rtl_helpers import make_projects
 
 SEEDS = [0, 1, 3, 4, 5, 6, 7, 8, 9, 10]    # seed 2 gives constant outputs (all 0)
@@ -107,7 +106,7 @@ def test_resnet_like_small(tmp_path):
     """ResNet-20 structure (stem 16, stage 1 folded x3, projection stages 32/64 with
     stride 2, folds x2, global sum + classifier) on 8x8 images at 64 lanes (8x8):
     bit-exact, and the engine keeps its lanes busy (utilisation >= 90 %)."""
-    g = resnet_like(0, image=8)
+    g = resnet_graph(0, image=8)
     prj = tmp_path / "prj"
     prj.mkdir()
     g.save(prj / "ir.json")

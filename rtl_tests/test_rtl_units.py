@@ -1,8 +1,10 @@
 """Unit tests of the RTL library blocks with cocotb + Verilator, against Python.
 
-One generated wrapper instantiates the LFSR leap network, a mask ROM, the lane array and
-a requant unit with its threshold ROMs; one Verilator build runs the four cocotb tests
-of cocotb_units.py (LFSR vs the shared vectors, mask ROM, lanes, requant)."""
+One generated wrapper instantiates the LFSR leap network, the ``hfn`` weight generator
+(its mask and start-state ROMs filled by the source, ``hfn_hls.weights.hfn``), the lane
+array twice (WB = 2: add/subtract/skip; WB = 4: multiply) and a requant unit with its
+threshold ROMs; one Verilator build runs the four cocotb tests of cocotb_units.py (LFSR
+vs the shared vectors, weight generator vs the layer's weights, lanes, requant)."""
 from __future__ import annotations
 
 import json
@@ -12,20 +14,30 @@ import numpy as np
 from hfn_hls.golden import requant
 from hfn_hls.ir.model import Graph, Op, Tensor
 from hfn_hls.ir.random_graph import random_graph
+from hfn_hls.ir.ranges import Interval
+from hfn_hls.lanes import Lanes
+from hfn_hls.lower.program import requant_of
 from hfn_hls.paths import RTL_DIR, TEST_VECTORS
 from hfn_hls.rtl_backend import images as im
 from hfn_hls.rtl_backend.tools import verilator_environment
+from hfn_hls.weights import get_source, layer_weights
+from hfn_hls.weights.hfn import mask_of
 
 P_OUT, P_IN, EW, VW, B, TW, TAW, GW, LEAP_P = 4, 8, 9, 16, 4, 12, 10, 2, 64
+CAW, GAW = 10, 4
+WB_MUL = 4                                      # the multiplying lane array's weight width
+# lane sum widths: P_IN * 2^(EW-1) * max|w| signed (max|w| = 1 ternary, 2^(WB-1) else)
+SUM_W2 = Interval(-P_IN << (EW - 1), P_IN << (EW - 1)).signed_bits
+SUM_WM = Interval(-P_IN << (EW + WB_MUL - 2), P_IN << (EW + WB_MUL - 2)).signed_bits
 
 
 def _mask_expected(graph: Graph, layer: str) -> list[int]:
     """Lane-order mask words computed directly from the canonical stream (not from
-    images.mask_words): bit o*P_IN+i of word (g, kh, kw, c) = weight index
+    weights.hfn.lane_mask_words): bit o*P_IN+i of word (g, kh, kw, c) = weight index
     ((co*KH + kh)*KW + kw)*CI + c*P_IN + i of channel co = g*P_OUT + o."""
     lay = graph.layers[layer]
     co, kh, kw, ci = lay.shape
-    flat = lay.mask_array().reshape(-1)
+    flat = mask_of(lay).reshape(-1)
     nc = -(-ci // P_IN)
     words = []
     for g in range(-(-co // P_OUT)):
@@ -42,6 +54,27 @@ def _mask_expected(graph: Graph, layer: str) -> list[int]:
     return words
 
 
+def _weights_expected(graph: Graph, layer: str) -> dict:
+    """The chunks of one layer in the engine's walk (group -> kh -> kw -> chunk c) with
+    the P_OUT x P_IN weights each must give (0 for padding lanes), from the golden
+    model's weights of the layer."""
+    lay = graph.layers[layer]
+    co, kh, kw, ci = lay.shape
+    w = layer_weights(lay, graph)
+    nc = -(-ci // P_IN)
+    chunks = []
+    for g in range(-(-co // P_OUT)):
+        for a in range(kh):
+            for b in range(kw):
+                for c in range(nc):
+                    n = min(P_IN, ci - c * P_IN)
+                    ws = [[int(w[g * P_OUT + o, a, b, c * P_IN + i])
+                           if g * P_OUT + o < co and i < n else 0 for i in range(P_IN)]
+                          for o in range(P_OUT)]
+                    chunks.append({"g": g, "n": n, "w": ws})
+    return {"kch": kh * kw * nc, "chunks": chunks}
+
+
 def _requant_ops(rng) -> tuple[Graph, list[Op]]:
     """A per-channel op with 15 levels and mixed directions, a shared one with 3."""
     t = {"x": Tensor("x", [2, 2, 6], -300, 500), "y": Tensor("y", [2, 2, 6], 0, 15),
@@ -56,25 +89,36 @@ def _requant_ops(rng) -> tuple[Graph, list[Op]]:
     return g, [a, b]
 
 
-def _wrapper(rq_roms: dict) -> str:
+def _wrapper(rq_roms: dict, depths: dict) -> str:
+    nw = P_IN.bit_length()
+    sw2, swm = SUM_W2, SUM_WM
     L = ["`default_nettype none", "module unit_top (",
          "    input wire clk,",
          "    input wire [31:0] leap_state, input wire [6:0] leap_n,",
          f"    output wire [{LEAP_P - 1}:0] leap_bits, output wire [31:0] leap_next,",
-         "    input wire [9:0] mask_addr, output wire [31:0] mask_q,",
+         f"    input wire gen_issue, input wire gen_first, input wire [{nw - 1}:0] gen_n,",
+         f"    input wire [{CAW - 1}:0] gen_chunk, input wire [{GAW - 1}:0] gen_group,",
+         f"    output wire [{P_OUT * P_IN * 2 - 1}:0] gen_w,",
          f"    input wire [{P_IN * EW - 1}:0] lanes_x,",
-         f"    input wire [{P_OUT * P_IN - 1}:0] lanes_sign, input wire [{P_OUT * P_IN - 1}:0] lanes_mask,",
-         f"    output wire [{P_OUT * (EW + 4) - 1}:0] lanes_sum,",
+         f"    input wire [{P_OUT * P_IN * 2 - 1}:0] lanes_w2,",
+         f"    input wire [{P_OUT * P_IN * WB_MUL - 1}:0] lanes_wm,",
+         f"    output wire [{P_OUT * sw2 - 1}:0] lanes_sum2,",
+         f"    output wire [{P_OUT * swm - 1}:0] lanes_summ,",
          f"    input wire [{P_OUT * VW - 1}:0] rq_x, input wire [{GW - 1}:0] rq_g,",
          "    input wire rq_en, input wire rq_pc, input wire [2:0] rq_s0,",
          f"    input wire [{VW - 1}:0] rq_out_min, input wire [{VW - 1}:0] rq_levels,",
          f"    input wire [{B * TAW - 1}:0] rq_base, output wire [{P_OUT * VW - 1}:0] rq_y);",
          f"    hfn_lfsr_leap #(.P({LEAP_P}), .NW(7)) u_leap (.state(leap_state), .n(leap_n),",
          "        .bits(leap_bits), .next(leap_next));",
-         "    hfn_rom #(.W(32), .D(1024), .AW(10), .FILE({`UNIT_DIR, \"/mask.mem\"})) u_mask (",
-         "        .clk(clk), .addr(mask_addr), .q(mask_q));",
-         f"    hfn_lanes #(.P_OUT({P_OUT}), .P_IN({P_IN}), .EW({EW}), .SW({EW + 4})) u_lanes (",
-         "        .clk(clk), .x(lanes_x), .sign(lanes_sign), .mask(lanes_mask), .sum(lanes_sum));",
+         f"    hfn_wgen_hfn #(.P_OUT({P_OUT}), .P_IN({P_IN}), .NW({nw}), .CAW({CAW}), "
+         f".CD({depths['mask']}), .GAW({GAW}), .GD({depths['state']}),",
+         "        .MASK_FILE({`UNIT_DIR, \"/mask.mem\"}), .STATE_FILE({`UNIT_DIR, \"/state.mem\"}))",
+         "        u_gen (.clk(clk), .issue(gen_issue), .first(gen_first), .n(gen_n),",
+         "        .chunk(gen_chunk), .group(gen_group), .w(gen_w));",
+         f"    hfn_lanes #(.P_OUT({P_OUT}), .P_IN({P_IN}), .EW({EW}), .WB(2), .SW({sw2})) u_lanes2 (",
+         "        .clk(clk), .x(lanes_x), .w(lanes_w2), .sum(lanes_sum2));",
+         f"    hfn_lanes #(.P_OUT({P_OUT}), .P_IN({P_IN}), .EW({EW}), .WB({WB_MUL}), .SW({swm}))",
+         "        u_lanesm (.clk(clk), .x(lanes_x), .w(lanes_wm), .sum(lanes_summ));",
          f"    wire [{B * P_OUT * TAW - 1}:0] ra;",
          f"    wire [{B * P_OUT * (TW + 1) - 1}:0] rq;",
          f"    hfn_requant #(.P({P_OUT}), .B({B}), .VW({VW}), .TW({TW}), .AW({TAW}), .GW({GW}),",
@@ -97,16 +141,21 @@ def test_rtl_units(tmp_path):
     rng = np.random.default_rng(7)
     graph = random_graph(5, max_width=9)
     layer = max(graph.layers, key=lambda n: graph.layers[n].size)
-    mask_exp = _mask_expected(graph, layer)
-    assert mask_exp == im.mask_words(graph, layer, P_OUT, P_IN)
-    (tmp_path / "mask.mem").write_text(im.hex_lines(mask_exp, 32))
+    gen = get_source("hfn").rtl_generator(graph, Lanes(P_OUT, P_IN))
+    gen.place(next(l for n, l in graph.layers.items() if n != layer))   # bases > 0
+    cbase, gbase = gen.place(graph.layers[layer])
+    roms = {r.name: r for r in gen.roms()}
+    assert roms["mask"].words[cbase:] == _mask_expected(graph, layer)
+    for r in roms.values():
+        (tmp_path / f"{r.name}.mem").write_text(im.hex_lines(r.words, r.width))
+    weights = {"cbase": cbase, "gbase": gbase, **_weights_expected(graph, layer)}
 
     g, ops = _requant_ops(rng)
     thr = im.ThresholdImages(B, P_OUT)
     cases = []
     for op in ops:
-        f = thr.place(g, op)
         x = g.tensors[op.inputs[0]]
+        f = thr.place(requant_of(g, op, Interval(x.lo, x.hi), g.tensors[op.output].shape[2]))
         pcs = f["pc"]
         n = 60
         xs = rng.integers(x.lo, x.hi + 1, (n, P_OUT))
@@ -140,17 +189,19 @@ def test_rtl_units(tmp_path):
             rq_roms[(s, o)] = cells
             words = [(nn << TW) | (v & ((1 << TW) - 1)) for nn, v in cells] or [0]
             (tmp_path / f"thr_s{s}_l{o}.mem").write_text(im.hex_lines(words, TW + 1))
-    (tmp_path / "unit_top.v").write_text(_wrapper(rq_roms))
-    cfg = {"vectors": str(TEST_VECTORS / "lfsr.json"), "leap_p": LEAP_P,
-           "mask_expected": mask_exp, "p_out": P_OUT, "p_in": P_IN, "ew": EW, "sw": EW + 4,
-           "vw": VW, "stages": B, "taw": TAW, "requants": cases}
+    (tmp_path / "unit_top.v").write_text(_wrapper(rq_roms, {n: len(r.words)
+                                                             for n, r in roms.items()}))
+    cfg = {"vectors": str(TEST_VECTORS / "lfsr.json"), "leap_p": LEAP_P, "weights": weights,
+           "p_out": P_OUT, "p_in": P_IN, "ew": EW, "wb_mul": WB_MUL, "sw2": SUM_W2,
+           "swm": SUM_WM, "vw": VW, "stages": B,
+           "taw": TAW, "requants": cases}
     (tmp_path / "cfg.json").write_text(json.dumps(cfg))
 
     with verilator_environment():
         from cocotb_tools.runner import get_runner
         runner = get_runner("verilator")
-        srcs = [RTL_DIR / f for f in ("hfn_rom.v", "hfn_lfsr_leap.v", "hfn_lanes.v",
-                                      "hfn_requant.v")] + [tmp_path / "unit_top.v"]
+        srcs = [RTL_DIR / f for f in ("hfn_rom.v", "hfn_lfsr_leap.v", "hfn_wgen_hfn.v",
+                                      "hfn_lanes.v", "hfn_requant.v")] + [tmp_path / "unit_top.v"]
         runner.build(sources=srcs, hdl_toplevel="unit_top", build_dir=tmp_path / "build",
                      build_args=["-Wno-fatal"], defines={"UNIT_DIR": f'"{tmp_path}"'},
                      timescale=("1ns", "1ps"))
@@ -159,6 +210,7 @@ def test_rtl_units(tmp_path):
                           extra_env={"HFN_UNIT_CFG": str(tmp_path / "cfg.json")})
     cases_run = ET.parse(xml).getroot().iter("testcase")
     results = {c.get("name"): [e.tag for e in c] for c in cases_run}
-    assert set(results) == {"lfsr_vectors", "mask_rom", "lane_array", "requant"}, results
+    assert set(results) == {"lfsr_vectors", "weight_generator", "lane_array", "requant"}, \
+        results
     failed = {k: v for k, v in results.items() if {"failure", "error", "skipped"} & set(v)}
     assert not failed, failed

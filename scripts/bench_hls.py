@@ -36,7 +36,7 @@ def main(argv=None) -> int:
     source = str(onnx_path)
     if onnx_path is None:
         try:
-            from hfn_hls.hls.testing import preset_onnx
+            from hfn_hls.testing import preset_onnx
             onnx_path = preset_onnx(args.preset, work)
             source = f"untrained preset {args.preset} (hfn-hls init + export)"
         except ImportError as e:
@@ -46,8 +46,8 @@ def main(argv=None) -> int:
         from hfn_hls.ir.build import build_ir
         graph = build_ir(onnx_path)
     else:
-        from hfn_hls.hls.testing import resnet20_graph
-        graph = resnet20_graph(0)
+        from hfn_hls.ir.random_graph import RESNET20, resnet_graph
+        graph = resnet_graph(0, stages=RESNET20)
     t_ir = time.perf_counter() - t0
     t0 = time.perf_counter()
     prj = write_project(graph, load_board(args.board), parse_lanes(args.lanes), work / "prj",

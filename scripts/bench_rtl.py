@@ -8,7 +8,7 @@ and the utilisation (ideal / measured; goal >= 90 %).  With --synth, open synthe
 
     python scripts/bench_rtl.py                     # resnet20 preset, 64 and 256 lanes
     python scripts/bench_rtl.py --ir PRJ/ir.json    # any IR (e.g. a trained resnet20)
-    python scripts/bench_rtl.py --synthetic         # resnet_like (no torch needed)
+    python scripts/bench_rtl.py --synthetic         # random_graph.resnet_graph (no torch)
     python scripts/bench_rtl.py --no-sim --synth 64 --board pynq-z2
 """
 from __future__ import annotations
@@ -24,14 +24,14 @@ from hfn_hls.errors import HfnError
 from hfn_hls.ir.model import Graph
 from hfn_hls.lanes import parse_lanes
 from hfn_hls.rtl_backend import run_system_sim, write_rtl
-from hfn_hls.rtl_backend.resnet_like import resnet_like
+from hfn_hls.ir.random_graph import resnet_graph
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ir", help="IR JSON of the network (default: the resnet20 preset)")
     ap.add_argument("--synthetic", action="store_true",
-                    help="use rtl_backend.resnet_like (ResNet-20 shapes, random masks)")
+                    help="use random_graph.resnet_graph (ResNet-20 shapes, random masks)")
     ap.add_argument("--lanes", nargs="+", default=["64", "256"])
     ap.add_argument("-n", type=int, default=3, help="images per simulation (>= 2)")
     ap.add_argument("--synth", metavar="LANES", help="also synthesise at this lane count")
@@ -45,9 +45,9 @@ def main(argv=None) -> int:
     if args.ir:
         graph = Graph.load(args.ir)
     elif args.synthetic:
-        graph = resnet_like(0)
+        graph = resnet_graph(0)
     else:   # the real front end: hfn-hls init + export of the untrained preset -> IR
-        from hfn_hls.hls.testing import preset_onnx
+        from hfn_hls.testing import preset_onnx
         from hfn_hls.ir.build import build_ir
         graph = build_ir(preset_onnx("resnet20", work / "model"))
     results = {"network": graph.name, "runs": []}

@@ -101,11 +101,11 @@ def main() -> int:
     from hfn_hls.boards import load_board
     from hfn_hls.demo_report import format_summary_table, train_report, write_report
     from hfn_hls.lanes import parse_lanes
-    from hfn_hls.rtl_backend.cycles import layer_cycles
+    from hfn_hls.lower import lower
 
     # per-layer shares of the measured cycles, from the engine's loop order (docs/rtl.md)
     lanes = parse_lanes(args.lanes)
-    sim["layers"] = layer_cycles(Graph.load(out / "ir.json"), lanes.p_out, lanes.p_in)
+    sim["layers"] = lower(Graph.load(out / "ir.json")).layer_cycles(lanes)
     sim["layers_source"] = "engine loop-order model; total measured in RTL simulation"
 
     board = load_board(args.board)

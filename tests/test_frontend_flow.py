@@ -11,6 +11,8 @@ from hfn_hls.export import read_metadata
 from hfn_hls.golden import GoldenModel
 from hfn_hls.ir.build import execute_qonnx
 from hfn_hls.ir.model import Graph
+from hfn_hls.weights import layer_weights
+from hfn_hls.weights import layer_weights
 
 
 def test_digits_accuracy_and_metrics(digits_run):
@@ -50,7 +52,7 @@ def test_ir_weights_equal_the_onnx_weights(digits_onnx, digits_ir):
         if n.op_type != "Conv":
             continue
         name = re.sub(r"_\d+$", "", n.name.strip("/").rsplit("/", 1)[0]).replace("/", ".")
-        oihw = digits_ir.layers[name].ternary().transpose(0, 3, 1, 2)
+        oihw = layer_weights(digits_ir.layers[name]).transpose(0, 3, 1, 2)
         assert np.array_equal(inits[n.input[1]], oihw), (n.name, name)
         seen.add(name)
     assert seen == set(digits_ir.layers)

@@ -7,6 +7,7 @@ from hfn_hls.export import export_model
 from hfn_hls.golden import GoldenModel
 from hfn_hls.ir.build import build_ir, execute_qonnx
 from hfn_hls.train import init_model
+from hfn_hls.weights.hfn import mask_of
 
 
 @pytest.mark.parametrize("act_bits,k", [(2, 0.3), (3, 0.9), (6, 0.5), (8, 0.1)])
@@ -20,7 +21,7 @@ def test_init_export_ir_matches_qonnx(tmp_path, act_bits, k):
     assert levels == {2 ** act_bits - 1, 2 ** (act_bits + 1) - 1}
     for name, layer in g.layers.items():
         n = layer.size
-        assert int(layer.mask_array().sum()) == n - int((1 - k) * n), name
+        assert int(mask_of(layer).sum()) == n - int((1 - k) * n), name
     x = np.random.default_rng(act_bits).random((16, 1, 8, 8)).astype(np.float32)
     gm = GoldenModel(g)
     gold = gm.run(gm.quantize_input(x.transpose(0, 2, 3, 1)))

@@ -115,7 +115,7 @@ def test_generated_source_holds_no_weights_and_folds_are_loops(tmp_path):
         assert loop, f"{name} is not called from a loop over {n} iterations"
         body_src = re.search(rf"static void {name}\(int it\) \{{(.*?)\n\}}", top, re.S).group(1)
         convs = [o for o in fold.body if o.kind == "conv"]
-        calls = re.findall(r"hfn::conv(?:_rq)?<(\w+)_cfg", body_src)
+        calls = re.findall(r"hfn::conv_pass<(\w+)_cfg", body_src)
         assert len(calls) == len(convs)                           # one instance per conv layer
         for c in calls:                                           # used nowhere else
             assert len(re.findall(rf"\b{c}_cfg\b", top)) == 1

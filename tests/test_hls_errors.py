@@ -6,8 +6,7 @@ import json
 import pytest
 
 from hfn_hls.cli import main
-from hfn_hls.hls.testing import resnet20_graph
-from hfn_hls.ir.random_graph import random_graph
+from hfn_hls.ir.random_graph import RESNET20, random_graph, resnet_graph
 
 
 @pytest.fixture
@@ -35,7 +34,7 @@ def test_unknown_board(tmp_path, capsys, ir_file):
 
 def test_design_too_large_names_numbers_and_a_fix(tmp_path, capsys):
     ir = tmp_path / "rn20.json"
-    resnet20_graph(0).save(ir)
+    resnet_graph(0, stages=RESNET20).save(ir)
     rc, err = _run(capsys, "generate", str(ir), "-o", str(tmp_path / "p"), "--lanes", "32x32")
     assert rc == 2 and "does not fit" in err and "lut" in err
     assert "--lanes" in err and "--board" in err          # fewer lanes, or a bigger board

@@ -1,4 +1,5 @@
-"""The C++ LFSR (hls_templates/hfn_lfsr.h) and mask ROM words against test_vectors/lfsr.json."""
+"""The C++ LFSR (hls_templates/hfn_lfsr.h) against test_vectors/lfsr.json; the C++ weight
+generator of source hfn (hls_templates/hfn_wgen_hfn.h) against the layers' weights."""
 from __future__ import annotations
 
 import json
@@ -7,9 +8,10 @@ import subprocess
 import pytest
 
 from hfn_hls import lfsr
-from hfn_hls.hls.plan import make_plan
 from hfn_hls.ir.random_graph import random_graph
 from hfn_hls.lanes import parse_lanes
+from hfn_hls.weights import get_source, layer_weights
+from hfn_hls.weights.hfn import channel_mask_words, mask_of
 
 from hfn_hls import mask as maskpack
 from hfn_hls.hls.csim import ap_types_dir, compiler
@@ -86,15 +88,67 @@ def test_mask_rom_words_match_vectors():
     assert maskpack.words(m, 8) == mp["words8"] and maskpack.words(m, 32) == mp["words32"]
 
 
+GENERATOR = r"""
+#include <cstdio>
+#include "hfn_types.h"
+#include "hfn_wgen_hfn.h"
+#include "config.h"
+template <class W>
+void dump(const hfn::wgen_hfn<W> &gen) {   // every weight of the layer, one line per channel
+    for (int co = 0; co < W::CO; co++) {
+        typename hfn::wgen_hfn<W>::lane_t lane;
+        gen.start(lane, co);
+        for (int kc = 0; kc < W::KC; kc++) {
+            typename W::w_t w[W::P_IN];
+            gen.next(lane, kc, w);
+            for (int i = 0; i < W::P_IN; i++)
+                if (kc * W::P_IN + i < W::K) std::printf("%d ", int(w[i]));
+        }
+        std::printf("\n");
+    }
+}
+int main() {
+LAYERS
+}
+"""
+
+
+@pytest.mark.parametrize("lanes", ["1x8", "4x32", "2x3", "1x64"])
+def test_cpp_weight_generator_gives_the_layers_weights(tmp_path, lanes):
+    """hfn_wgen_hfn.h behind the generator contract (start / next), with the ROMs the
+    hfn source writes into parameters.h, gives every layer's weights in order."""
+    g = random_graph(11, max_width=6)
+    layers = list(g.layers.values())
+    gens = [get_source("hfn").hls_generator(l, g, parse_lanes(lanes), f"L{i}")
+            for i, l in enumerate(layers)]
+    assert {x.header for x in gens} == {"hfn_wgen_hfn.h"}
+    (tmp_path / "config.h").write_text("".join(x.config for x in gens))
+    src = tmp_path / "gen.cpp"
+    src.write_text(GENERATOR.replace("LAYERS", "".join(f"    dump({x.type}{x.init});\n"
+                                                       for x in gens)))
+    exe = tmp_path / "gen"
+    subprocess.run([compiler(), "-O0", "-w", "-I", str(HLS_TEMPLATES), "-I", str(tmp_path),
+                    "-I", str(ap_types_dir()), str(src), "-o", str(exe)], check=True)
+    lines = subprocess.run([str(exe)], capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    for layer in layers:
+        co = layer.shape[0]
+        got = [[int(v) for v in line.split()] for line in lines[:co]]
+        lines = lines[co:]
+        assert got == layer_weights(layer, g).reshape(co, -1).tolist(), layer.name
+    assert not lines
+
+
 @pytest.mark.parametrize("lanes", ["1x8", "2x4", "4x32", "1x1"])
-def test_plan_mask_rom_is_per_channel_canonical_words(lanes):
+def test_mask_rom_is_per_channel_canonical_words(lanes):
     """MASK[co][kc] bit i = mask bit of weight kc*P_IN+i of channel co; states = GF(2) jumps."""
     g = random_graph(11, max_width=6)
-    plan = make_plan(g, parse_lanes(lanes))
-    for c in plan.convs:
-        layer = g.layers[c.layer]
-        m = layer.mask_array().reshape(c.co, -1)
-        for co in range(c.co):
-            assert [int(w) for w in c.mask_words[co]] == maskpack.words(m[co], c.p_in)
-        assert [int(s) for s in c.states] == [lfsr.advance(layer.seed, co * c.k)
-                                             for co in range(c.co)]
+    p_in = parse_lanes(lanes).p_in
+    for layer in g.layers.values():
+        words = channel_mask_words(layer, p_in)
+        m = mask_of(layer).reshape(layer.shape[0], -1)
+        for co in range(layer.shape[0]):
+            assert [int(w) for w in words[co]] == maskpack.words(m[co], p_in)
+        states = lfsr.channel_start_states(layer.params["seed"], layer.shape[0], layer.fan_in)
+        assert [int(s) for s in states] == [lfsr.advance(layer.params["seed"], co * layer.fan_in)
+                                            for co in range(layer.shape[0])]

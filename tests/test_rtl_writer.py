@@ -8,13 +8,13 @@ import pytest
 
 from hfn_hls.errors import HfnError
 from hfn_hls.ir.model import Op
-from hfn_hls.ir.random_graph import random_graph
+from hfn_hls.ir.random_graph import random_graph, resnet_graph
 from hfn_hls.lanes import parse_lanes
 from hfn_hls.rtl_backend import write_rtl
 from hfn_hls.rtl_backend.design import compile_design
-from hfn_hls.rtl_backend import images as im
+from hfn_hls.lower import Fold
 from hfn_hls.rtl_backend.images import ceil_div
-from hfn_hls.rtl_backend.resnet_like import resnet_like
+from hfn_hls.weights.hfn import lane_mask_words
 
 
 def test_deterministic(tmp_path):
@@ -33,7 +33,7 @@ def test_deterministic(tmp_path):
 def test_weights_never_stored():
     """The mask ROM is 1 bit per unique weight (plus lane padding of unaligned
     layers); the other ROMs do not grow with the weights."""
-    g = resnet_like(0, widths=(16, 32, 64), image=8)
+    g = resnet_graph(0, widths=(16, 32, 64), image=8)
     lanes = parse_lanes("64")
     d = compile_design(g, lanes)
     bits = d.stats["rom_bits"]
@@ -49,7 +49,7 @@ def test_weights_never_stored():
     # aligned layers: exactly one bit per weight
     aligned = [l for l in g.layers.values()
                if l.shape[0] % lanes.p_out == 0 and l.shape[3] % lanes.p_in == 0]
-    assert aligned and all(len(im.mask_words(g, l.name, 8, 8)) * 64 == l.size
+    assert aligned and all(len(lane_mask_words(l, 8, 8)) * 64 == l.size
                            for l in aligned)
     # start states: 32 bits per (padded) output channel, independent of kernel size
     chans = sum(ceil_div(l.shape[0], lanes.p_out) * lanes.p_out for l in g.layers.values())
@@ -63,8 +63,10 @@ def test_folded_layers_stored_once():
     folds = [op for op in g.ops if op.kind == "fold"]
     assert folds and folds[0].attrs["iterations"] > 1
     # the table has one entry per body pass, between loop markers
-    kinds = [it[0] for it in d.program.items]
-    assert kinds.count("loop") == len(folds)
+    loops = [it for it in d.program.items if isinstance(it, Fold)]
+    assert len(loops) == len(folds)
+    table = d.roms[0].words          # one word per pass, loop marker and end
+    assert len(table) == len(d.program.items) + sum(len(f.body) + 1 for f in loops) + 1
     assert d.stats["macs"] > d.stats["ideal_cycles"]
 
 

@@ -1,10 +1,12 @@
 """On-chip memory figures of a network: per layer and in total.
 
 Two views:
-- **hardware**: what hfn-hls puts on chip — 1 mask bit per unique weight, a 32-bit LFSR
-  start state per output channel, requantisation thresholds (exact widths from the IR
-  when a model is given, estimated from the preset otherwise) — against the same
-  network with stored weights in fp32 and int8;
+- **hardware**: what hfn-hls puts on chip — each layer's weight-source storage (for
+  ``hfn``: 1 mask bit per unique weight and a 32-bit LFSR start state per output channel,
+  ``WeightSource.storage_bits``), shared weight stores once, and the requantisation
+  thresholds (``ir.ranges.requant_bits``: the widths the backends store; estimated from
+  the preset when no model is given) — against the same network with stored weights in
+  fp32 and int8;
 - **reference convention**: the HFN reference code's ``utils/profiling.py::
   estimate_params_size`` (github Lopez-Angel/hidden-fold-networks):
   ``hidden = 32 (seed) + 1 bit per conv weight + 32 bits per learned BN gamma and beta``,
@@ -16,9 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .ir.model import Graph, range_bits
-from .models.presets import DATASETS, Preset
+from .ir.model import Graph, Layer
+from .ir.ranges import Interval, requant_bits, threshold_width
 from .models.plan import plan_blocks
+from .models.presets import DATASETS, Preset
+from .weights import get_source
 
 MB_BITS = 8_000_000
 
@@ -80,31 +84,32 @@ def _requant_bits_graph(graph: Graph) -> dict[str, int]:
     for op in graph.walk():
         if op.kind != "requant":
             continue
-        src = graph.tensors[op.inputs[0]]
-        width = range_bits(src.lo, src.hi + 1) + 1
-        sets = op.attrs["sets"]
-        n = sum(len(s["thresholds"]) * len(s["thresholds"][0]) * width + len(s["direction"])
-                for s in sets)
+        n = requant_bits(op, Interval.of(graph.tensors[op.inputs[0]]))
         p = producer.get(op.inputs[0])
         owner = p.attrs["layer"] if p is not None and p.kind == "conv" else "(residual)"
         bits[owner] = bits.get(owner, 0) + n
     return bits
 
 
-def _row(name, shape, calls, requant_bits, estimated) -> dict:
-    co, kh, kw, ci = shape
-    n = co * kh * kw * ci
-    return {"name": name, "shape": shape, "calls": calls, "unique_weights": n,
-            "mask_bits": n, "lfsr_state_bits": 32 * co, "requant_bits": requant_bits,
+def _row(layer: Layer, graph: Graph | None, calls, requant_bits, estimated) -> dict:
+    """One layer: its source's on-chip bits by kind (``weight_bits``), the ``hfn`` kinds
+    also as ``mask_bits`` / ``lfsr_state_bits`` columns."""
+    n = layer.size
+    kinds = get_source(layer.source).storage_bits(layer, graph)
+    return {"name": layer.name, "shape": list(layer.shape), "calls": calls, "unique_weights": n,
+            "source": layer.source, "weight_bits": sum(kinds.values()),
+            "weight_bits_by_kind": kinds, "mask_bits": kinds.get("mask", 0),
+            "lfsr_state_bits": kinds.get("lfsr_states", 0), "requant_bits": requant_bits,
             "requant_bits_estimated": estimated, "dense_fp32_bits": 32 * n,
             "dense_int8_bits": 8 * n, "macs_per_call": None}
 
 
-def _totals(rows: list[dict]) -> dict:
-    t = {k: sum(r[k] for r in rows) for k in ("unique_weights", "mask_bits", "lfsr_state_bits",
-                                               "requant_bits", "dense_fp32_bits",
-                                               "dense_int8_bits")}
-    t["on_chip_bits"] = t["mask_bits"] + t["lfsr_state_bits"] + t["requant_bits"]
+def _totals(rows: list[dict], shared_bits: int = 0) -> dict:
+    t = {k: sum(r[k] for r in rows) for k in ("unique_weights", "weight_bits", "mask_bits",
+                                               "lfsr_state_bits", "requant_bits",
+                                               "dense_fp32_bits", "dense_int8_bits")}
+    t["shared_bits"] = shared_bits
+    t["on_chip_bits"] = t["weight_bits"] + shared_bits + t["requant_bits"]
     t["ratio_fp32"] = t["dense_fp32_bits"] / t["on_chip_bits"]
     t["ratio_int8"] = t["dense_int8_bits"] / t["on_chip_bits"]
     return t
@@ -119,13 +124,16 @@ def report_preset(p: Preset) -> dict:
         if l.name == "fc":
             rq = 0
         else:
-            # estimated: thresholds of the requant after this conv, accumulator width from
-            # the worst case K * max code, one set per iteration
-            acc = range_bits(-(kh * kw * ci) * levels_act, (kh * kw * ci) * levels_act + 1) + 1
+            # estimated: the requant after this conv, its input range the worst case
+            # K * max code, per channel L thresholds of ranges.threshold_width bits and a
+            # direction bit, one set per iteration
+            k = kh * kw * ci
             last = l.name.endswith("shortcut") or l.name.endswith(
                 f"convs.{1 if p.block == 'basic' else 2}")
-            rq = co * (levels_res if last else levels_act) * acc * l.calls
-        rows.append(_row(l.name, l.shape, l.calls, rq, True))
+            levels = levels_res if last else levels_act
+            rq = co * (levels * threshold_width(Interval(-k * levels_act, k * levels_act))
+                       + 1) * l.calls
+        rows.append(_row(Layer(l.name, l.shape, "hfn"), None, l.calls, rq, True))
     return {"model": p.name, "dataset": p.dataset, "hfn": p.hfn, "source": "preset",
             "layers": rows, "totals": _totals(rows), **reference_sizes(layers)}
 
@@ -139,15 +147,18 @@ def report_graph(graph: Graph, preset: Preset | None) -> dict:
         for b in body:
             if b.kind == "conv":
                 calls[b.attrs["layer"]] = calls.get(b.attrs["layer"], 0) + n
-    rows = [_row(name, list(l.shape), calls.get(name, 1), rq.get(name, 0), False)
+    rows = [_row(l, graph, calls.get(name, 1), rq.get(name, 0), False)
             for name, l in graph.layers.items()]
     if "(residual)" in rq:
         rows.append({"name": "(residual requant)", "shape": [], "calls": 1,
-                     "unique_weights": 0, "mask_bits": 0, "lfsr_state_bits": 0,
+                     "unique_weights": 0, "source": None, "weight_bits": 0,
+                     "weight_bits_by_kind": {}, "mask_bits": 0, "lfsr_state_bits": 0,
                      "requant_bits": rq["(residual)"], "requant_bits_estimated": False,
                      "dense_fp32_bits": 0, "dense_int8_bits": 0, "macs_per_call": None})
+    shared = sum(n for src in sorted({l.source for l in graph.layers.values()})
+                 for n in get_source(src).shared_bits(graph).values())
     out = {"model": graph.name, "dataset": graph.meta.get("dataset"), "hfn": True,
-           "source": "model", "layers": rows, "totals": _totals(rows)}
+           "source": "model", "layers": rows, "totals": _totals(rows, shared)}
     if preset is not None:
         out.update(reference_sizes(preset_layers(preset)))
     return out

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from .csim import HlsModel, run_csim
 from .estimate import estimate
-from .plan import make_plan
 from .writer import write_project
 
-__all__ = ["HlsModel", "estimate", "make_plan", "run_csim", "write_project"]
+__all__ = ["HlsModel", "estimate", "run_csim", "write_project"]

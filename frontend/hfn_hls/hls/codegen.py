@@ -1,195 +1,278 @@
-"""C++ text of a project's firmware: ``parameters.h`` (config structs and ROM images) and
-``hfn_top.cpp`` (the thin top that calls the header library, hls_templates/).
+"""C++ text of a project's firmware from the lowered Program: ``parameters.h`` (config
+structs and ROM images) and the body of ``hfn_top.cpp`` (thin calls into the header
+library, hls_templates/).
 
-Only three kinds of ROM are emitted: supermask words, LFSR start states and
-requantisation thresholds/directions.  There is no weight array anywhere.
+Each Program pass is one library call: ``conv_pass`` (with the layer's weight generator
+from its source and a store functor for R1 / Rs / R2), ``map`` (a stand-alone requant),
+``add``, ``global_sum``, ``maxpool``, ``copy``.  A fold is one ``<id>_body(int it)``
+function called from a loop.  The ROMs are the weight sources' (for ``hfn``: supermask
+words and LFSR start states) and the requantisation thresholds/directions; there is no
+weight array anywhere.
 """
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+
 import numpy as np
 
-from .plan import Conv, Plan, Requant, Step, native
+from ..cpp import CType, ctype, native, nested
+from ..errors import HfnError
+from ..ir.ranges import Interval
+from ..lanes import Lanes
+from ..lower import (AddPass, ConvPass, CopyPass, Fold, GlobalSumPass, MaxPoolPass, Pass,
+                     Program, Requant, RequantPass)
+from ..weights import HlsGenerator, get_source
 
-_ROW = 16   # numbers per line in ROM initialisers
-
-
-def _nums(values, fmt: str = "{}") -> str:
-    vals = [fmt.format(int(v)) for v in np.asarray(values).reshape(-1)]
-    lines = [", ".join(vals[i:i + _ROW]) for i in range(0, len(vals), _ROW)]
-    return "{\n    " + ",\n    ".join(lines) + "}" if vals else "{}"
-
-
-def _nested(arr: np.ndarray, fmt: str = "{}") -> str:
-    """A C aggregate initialiser for a multi-dimensional array."""
-    if arr.ndim == 1:
-        return _nums(arr, fmt)
-    return "{" + ",\n".join(_nested(a, fmt) for a in arr) + "}"
+MAX_P_IN = 64
+STAGES = ("r1", "rs", "r2")
 
 
-def conv_struct(c: Conv) -> str:
-    mask_c, _ = native(0, (1 << c.p_in) - 1)
-    return f"""struct {c.ident}_cfg {{  // layer {c.layer}
-    static const int IH = {c.ih}, IW = {c.iw}, CI = {c.ci};
-    static const int OH = {c.oh}, OW = {c.ow}, CO = {c.co};
-    static const int KH = {c.kh}, KW = {c.kw}, S = {c.stride}, PAD = {c.pad}, K = {c.k};
-    static const int P_OUT = {c.p_out}, P_IN = {c.p_in}, KC = {c.kc};
-    typedef {c.acc.cpp} acc_t;
-    typedef ap_uint<{c.p_in}> mask_word_t;
-    typedef {mask_c} mask_rom_t;
+def c_ident(name: str) -> str:
+    s = re.sub(r"\W", "_", name)
+    return s if s and not s[0].isdigit() else "_" + s
+
+
+def thr_type(r: Requant) -> CType:
+    return CType(r.threshold_width, True)
+
+
+def thr_native(r: Requant) -> tuple[str, int]:
+    tw = r.threshold_width
+    return native(-(1 << (tw - 1)), (1 << (tw - 1)) - 1)
+
+
+@dataclass
+class Firmware:
+    """The Program at a lane configuration, with the C identifiers of its parts."""
+
+    program: Program
+    lanes: Lanes
+    ident: dict[int, str] = field(default_factory=dict)          # id(pass | fold) -> ident
+    generators: dict[int, HlsGenerator] = field(default_factory=dict)   # id(conv pass)
+
+    @property
+    def graph(self):
+        return self.program.graph
+
+    def id(self, item) -> str:
+        return self.ident[id(item)]
+
+    def buf(self, tensor: str) -> str:
+        return self.program.buffer(tensor).ident
+
+    def buffer_type(self, b) -> CType:
+        return ctype(b.range.lo, b.range.hi)
+
+
+def check(program: Program, lanes: Lanes) -> None:
+    """What the HLS library needs beyond the lowering (HfnError otherwise)."""
+    g = program.graph
+    where = f"model {g.name!r}"
+    t = g.input_tensor
+    if t.lo < 0 or t.hi > 255 or len(t.shape) != 3:
+        raise HfnError(f"{where}, input {g.input}", f"input codes [{t.lo}, {t.hi}] are not "
+                       "unsigned 8-bit HWC", "the input must be quantised to 8-bit codes")
+    o = g.output_tensor
+    if o.lo < -(1 << 31) or o.hi >= 1 << 31:
+        raise HfnError(f"{where}, output {g.output}", f"range [{o.lo}, {o.hi}] exceeds int32",
+                       "the output stream carries 32-bit codes")
+    if lanes.p_in > MAX_P_IN:
+        raise HfnError(f"--lanes {lanes}", f"P_in = {lanes.p_in} exceeds {MAX_P_IN}",
+                       f"use at most {MAX_P_IN} input lanes, e.g. --lanes {lanes.total // 64}x64"
+                       if lanes.total >= 64 else "use fewer input lanes")
+    for p in program.conv_passes():
+        x = Interval.of(g.tensors[p.src])
+        layer = g.layers[p.layer]
+        lo, hi = get_source(layer.source).weight_range(layer, g)
+        if max(-x.lo, x.hi) * max(-lo, hi) * lanes.p_in >= 1 << 31:
+            raise HfnError(f"{where}, conv {p.name}", f"inputs up to {max(-x.lo, x.hi)} times "
+                           f"weights up to {max(-lo, hi)} times {lanes.p_in} lanes overflow "
+                           "the 32-bit lane sum", "use fewer input lanes")
+
+
+def firmware(program: Program, lanes: Lanes) -> Firmware:
+    check(program, lanes)
+    fw = Firmware(program, lanes)
+    n = 0
+    for it in program.items:
+        for item in ([it] + it.body if isinstance(it, Fold) else [it]):
+            n += 1
+            fw.ident[id(item)] = f"L{n}_{c_ident(item.name)}"
+            if isinstance(item, ConvPass):
+                layer = program.graph.layers[item.layer]
+                fw.generators[id(item)] = get_source(layer.source).hls_generator(
+                    layer, program.graph, lanes, fw.ident[id(item)])
+    return fw
+
+
+# -- parameters.h --------------------------------------------------------------------------
+
+def conv_struct(fw: Firmware, p: ConvPass) -> str:
+    w, ident = p.window, fw.id(p)
+    acc = ctype(p.acc.lo, p.acc.hi, True)
+    what = f"conv {p.conv.name} (layer {p.layer})" + (
+        f" fused with {p.pool.name}: accumulates over all pixels" if p.acc_all else "")
+    text = f"""struct {ident}_cfg {{  // {what}
+    static const int IH = {w.ih}, IW = {w.iw}, CI = {w.ci};
+    static const int OH = {w.oh}, OW = {w.ow}, CO = {w.co};
+    static const int KH = {w.kh}, KW = {w.kw}, S = {w.stride}, PAD = {w.pad}, K = {w.k};
+    static const int P_OUT = {fw.lanes.p_out}, P_IN = {fw.lanes.p_in}, KC = {-(-w.k // fw.lanes.p_in)};
+    static const bool ACC_ALL = {'true' if p.acc_all else 'false'};
+    typedef {acc.cpp} acc_t;
 }};
 """
+    if p.sum is not None:
+        text += f"typedef {ctype(p.sum.lo, p.sum.hi, True).cpp} {ident}_sum_t;  " \
+                f"// the residual sum of {p.add.name}\n"
+    return text
 
 
-def conv_roms(c: Conv) -> str:
-    fmt = "0x{:x}" + ("ull" if c.p_in > 32 else "u")
-    return (f"// supermask of layer {c.layer}: [co][kc], bit i of word kc = weight kc*P_IN+i\n"
-            f"static const {c.ident}_cfg::mask_rom_t MASK_{c.ident}[{c.co}][{c.kc}] = "
-            f"{_nested(c.mask_words, fmt)};\n"
-            f"// LFSR start state of each output channel of layer {c.layer}\n"
-            f"static const hfn::lfsr_rom_t STATE_{c.ident}[{c.co}] = "
-            f"{_nums(c.states, '0x{:08x}u')};\n")
-
-
-def rq_struct(r: Requant) -> str:
-    thr_c, _ = r.thr_native
-    return f"""struct {r.ident}_cfg {{  // requant {r.op.name}
-    static const int N = {r.n}, C = {r.c}, ITERS = {r.iters}, R = {r.rows};
-    static const int L = {max(r.levels, 1)}, DEPTH = {r.depth}, OUT_MIN = {r.out_min};
-    typedef {r.val.cpp} val_t;
-    typedef {r.thr.cpp} thr_t;
-    typedef {r.out.cpp} out_t;
+def rq_struct(r: Requant, ident: str) -> str:
+    thr_c, _ = thr_native(r)
+    return f"""struct {ident} {{  // requant {r.name}
+    static const int C = {r.channels}, ITERS = {r.iterations}, R = {r.rows};
+    static const int L = {r.levels}, LD = {max(r.levels, 1)}, DEPTH = {r.levels.bit_length()};
+    static const int OUT_MIN = {r.out_min};
+    typedef {thr_type(r).cpp} thr_t;
+    typedef {ctype(r.out.lo, r.out.hi).cpp} out_t;
     typedef {thr_c} thr_rom_t;
     typedef uint8_t dir_rom_t;
 }};
 """
 
 
-def rq_roms(r: Requant) -> str:
+def rq_roms(r: Requant, ident: str) -> str:
     th = r.thresholds
     if r.levels == 0:    # a constant requant: one unused entry keeps the array legal
-        th = np.zeros((r.iters, r.rows, 1), dtype=np.int64)
-    return (f"// thresholds of requant {r.op.name}: [iteration][row][level], ascending\n"
-            f"static const {r.ident}_cfg::thr_rom_t THR_{r.ident}[{r.iters}][{r.rows}]"
-            f"[{th.shape[2]}] = {_nested(th)};\n"
-            f"// 1 = decreasing (d = -1)\n"
-            f"static const {r.ident}_cfg::dir_rom_t DIR_{r.ident}[{r.iters}][{r.rows}] = "
-            f"{_nested(r.dirs)};\n")
+        th = np.zeros((r.iterations, r.rows, 1), dtype=np.int64)
+    return (f"// thresholds of requant {r.name}: [iteration][row][level], ascending, clipped\n"
+            f"static const {ident}::thr_rom_t THR_{ident}[{r.iterations}][{r.rows}]"
+            f"[{th.shape[2]}] = {nested(th)};\n"
+            f"// 1 = decreasing channel: y = OUT_MIN + L - count\n"
+            f"static const {ident}::dir_rom_t DIR_{ident}[{r.iterations}][{r.rows}] = "
+            f"{nested(r.neg)};\n")
 
 
-def parameters_h(plan: Plan) -> str:
-    g = plan.graph
+def _requants(fw: Firmware, p: Pass) -> list[tuple[Requant, str]]:
+    """A pass's requants with their C identifiers."""
+    if isinstance(p, ConvPass):
+        return [(r, f"{fw.id(p)}_{s}") for s, r in zip(STAGES, (p.r1, p.rs, p.r2))
+                if r is not None]
+    if isinstance(p, RequantPass):
+        return [(p.rq, f"{fw.id(p)}_rq")]
+    if isinstance(p, AddPass) and p.r2 is not None:
+        return [(p.r2, f"{fw.id(p)}_r2")]
+    return []
+
+
+def parameters_h(fw: Firmware) -> str:
+    g = fw.graph
+    headers = sorted({gen.header for gen in fw.generators.values()})
     parts = [f"""// parameters.h -- generated by hfn-hls for model {g.name!r}: configuration structs
-// and ROM images (supermasks, LFSR start states, requantisation thresholds).
-// Weights are not stored: they are sign(LFSR) x mask, regenerated on chip.
+// and ROM images (weight generators' ROMs, requantisation thresholds).
+// Weights are not stored: the weight generators regenerate them on chip.
 #ifndef HFN_PARAMETERS_H
 #define HFN_PARAMETERS_H
 
 #include <stdint.h>
 #include "hfn.h"
-
+""" + "".join(f'#include "{h}"\n' for h in headers) + f"""
 static const int IN_H = {g.input_tensor.shape[0]}, IN_W_PX = {g.input_tensor.shape[1]};
-static const int IN_C = {plan.in_channels}, IN_BITS = {8 * plan.in_channels};
-static const int OUT_N = {plan.outputs};
+static const int IN_C = {g.input_tensor.shape[2]}, IN_BITS = {8 * g.input_tensor.shape[2]};
+static const int OUT_N = {int(np.prod(g.output_tensor.shape))};
 typedef ap_axiu<IN_BITS, 0, 0, 0> in_beat_t;
 """]
-    for c in plan.convs:
-        parts.append(conv_struct(c))
-        parts.append(conv_roms(c))
-    for r in plan.requants:
-        parts.append(rq_struct(r))
-        parts.append(rq_roms(r))
-    for st in _all_steps(plan.steps):
-        if st.kind == "maxpool":
-            x = g.tensors[st.inputs[0]]
-            y = g.tensors[st.output]
-            a = st.op.attrs
-            parts.append(f"struct {st.attrs['ident']}_cfg {{  // maxpool {st.name}\n"
-                         f"    static const int IH = {x.shape[0]}, IW = {x.shape[1]}, "
-                         f"C = {x.shape[2]}, OH = {y.shape[0]}, OW = {y.shape[1]};\n"
-                         f"    static const int K = {a['kernel']}, S = {a['stride']}, "
-                         f"PAD = {a['pad']};\n}};\n")
+    for p in fw.program.passes():
+        if isinstance(p, ConvPass):
+            parts.append(conv_struct(fw, p))
+            parts.append(fw.generators[id(p)].config)
+        elif isinstance(p, MaxPoolPass):
+            w = p.window
+            parts.append(f"struct {fw.id(p)}_cfg {{  // maxpool {p.name}\n"
+                         f"    static const int IH = {w.ih}, IW = {w.iw}, C = {w.ci}, "
+                         f"OH = {w.oh}, OW = {w.ow};\n"
+                         f"    static const int K = {w.kh}, S = {w.stride}, PAD = {w.pad};\n}};\n")
+        for r, ident in _requants(fw, p):
+            parts.append(rq_struct(r, ident))
+            parts.append(rq_roms(r, ident))
     parts.append("#endif\n")
     return "\n".join(parts)
 
 
-def _all_steps(steps: list[Step]):
-    for st in steps:
-        yield st
-        yield from _all_steps(st.body)
+# -- hfn_top.cpp -------------------------------------------------------------------------------
+
+def _stage(fw: Firmware, r: Requant | None, ident: str, it: str) -> str:
+    if r is None:
+        return "hfn::ident()"
+    return f"hfn::rq<{ident}>{{THR_{ident}, DIR_{ident}, {it}}}"
 
 
-def _call(plan: Plan, st: Step, it: str) -> str:
-    b = plan.buffer_of
-    ins = [b[t] for t in st.inputs]
-    out = b[st.output]
-    g = plan.graph
-    if st.kind in ("conv", "conv_rq"):
-        c = st.conv
-        args = f"{ins[0]}, {out}, MASK_{c.ident}, STATE_{c.ident}"
-        if st.kind == "conv":
-            return f"hfn::conv<{c.ident}_cfg>({args});"
-        r = st.rq
-        return (f"hfn::conv_rq<{c.ident}_cfg, {r.ident}_cfg>({args}, THR_{r.ident}, "
-                f"DIR_{r.ident}, {it});")
-    if st.kind == "requant":
-        r = st.rq
-        return f"hfn::requant<{r.ident}_cfg>({ins[0]}, {out}, THR_{r.ident}, DIR_{r.ident}, {it});"
-    if st.kind == "add_rq":
-        r = st.rq
-        return (f"hfn::add_rq<{r.ident}_cfg, {st.sum_type.cpp} >({ins[0]}, {ins[1]}, {out}, "
-                f"THR_{r.ident}, DIR_{r.ident}, {it});")
-    if st.kind == "add":
-        n = int(np.prod(g.tensors[st.output].shape))
-        return f"hfn::add<{n}, {st.sum_type.cpp} >({ins[0]}, {ins[1]}, {out});"
-    if st.kind == "global_sum":
-        x = g.tensors[st.inputs[0]]
-        return (f"hfn::global_sum<{x.shape[0] * x.shape[1]}, {x.shape[2]}, "
-                f"{st.sum_type.cpp} >({ins[0]}, {out});")
-    if st.kind == "maxpool":
-        return f"hfn::maxpool<{st.attrs['ident']}_cfg>({ins[0]}, {out});"
-    raise AssertionError(st.kind)
+def _call(fw: Firmware, p: Pass, it: str) -> str:
+    out = fw.buf(p.out)
+    g = fw.graph
+    ident = fw.id(p)
+    if isinstance(p, ConvPass):
+        gen = fw.generators[id(p)]
+        r1 = _stage(fw, p.r1, f"{ident}_r1", it)
+        if p.add is None:
+            store = f"hfn::store_to({out}, {r1})"
+        else:
+            store = (f"hfn::store_residual<{ident}_sum_t>({out}, {fw.buf(p.res)},\n"
+                     f"            {r1},\n            {_stage(fw, p.rs, ident + '_rs', it)},\n"
+                     f"            {_stage(fw, p.r2, ident + '_r2', it)})")
+        return (f"hfn::conv_pass<{ident}_cfg>({fw.buf(p.src)}, {gen.type}{gen.init},\n"
+                f"        {store});")
+    shape = g.tensors[p.out].shape
+    n, c = shape[0] * shape[1], shape[2]
+    if isinstance(p, RequantPass):
+        return f"hfn::map<{n}, {c}>({fw.buf(p.src)}, {out}, {_stage(fw, p.rq, ident + '_rq', it)});"
+    if isinstance(p, AddPass):
+        s = ctype(p.sum.lo, p.sum.hi, True).cpp
+        return (f"hfn::add<{n}, {c}, {s} >({fw.buf(p.a)}, {fw.buf(p.b)}, {out}, "
+                f"{_stage(fw, p.r2, ident + '_r2', it)});")
+    if isinstance(p, GlobalSumPass):
+        x = g.tensors[p.src].shape
+        s = ctype(p.sum.lo, p.sum.hi, True).cpp
+        return f"hfn::global_sum<{x[0] * x[1]}, {x[2]}, {s} >({fw.buf(p.src)}, {out});"
+    if isinstance(p, MaxPoolPass):
+        return f"hfn::maxpool<{ident}_cfg>({fw.buf(p.src)}, {out});"
+    if isinstance(p, CopyPass):
+        return f"hfn::copy<{int(np.prod(shape))}>({fw.buf(p.src)}, {out});"
+    raise AssertionError(type(p).__name__)
 
 
-def top_cpp(plan: Plan) -> tuple[str, str]:
-    """(hfn_top.cpp, the fold-body functions and the network body): filled into the
-    template hls_templates/hfn_top.cpp.in by the writer."""
-    g = plan.graph
-    bufs = "\n".join(f"static {b.type.cpp} {b.ident}[{b.size}];  // {', '.join(b.tensors)}"
-                     for b in plan.buffers)
+def top_cpp(fw: Firmware) -> tuple[str, str]:
+    """(buffers and fold-body functions, the network body): filled into the template
+    hls_templates/hfn_top.cpp.in by the writer."""
+    g = fw.graph
+    bufs = "\n".join(f"static {fw.buffer_type(b).cpp} {b.ident}[{b.size}];  "
+                     f"// {', '.join(b.tensors)}" for b in fw.program.buffers)
     funcs: list[str] = []
     body: list[str] = []
-    for st in plan.steps:
-        if st.kind != "fold":
-            body.append(f"    {_call(plan, st, '0')}  // {st.name}")
+    for item in fw.program.items:
+        if not isinstance(item, Fold):
+            body.append(f"    {_call(fw, item, '0')}  // {item.name}")
             continue
-        ident, n = st.attrs["ident"], st.attrs["iterations"]
-        bi, bo = plan.buffer_of[st.attrs["body_input"]], plan.buffer_of[st.attrs["body_output"]]
-        size = int(np.prod(g.tensors[st.attrs["body_input"]].shape))
-        calls = "\n".join(f"    {_call(plan, b, 'it')}  // {b.name}" for b in st.body)
-        funcs.append(f"""// fold {st.name}: ONE implementation of the block, run {n} times by the loop in
-// hfn_top; `it` selects the iteration's requantisation set.
+        ident, n = fw.id(item), item.iterations
+        calls = "\n".join(f"    {_call(fw, p, 'it')}  // {p.name}" for p in item.body)
+        funcs.append(f"""// fold {item.name}: ONE implementation of the block, run {n} times by the loop in
+// hfn_top; `it` selects the iteration's requantisation set.  Its input, each iteration's
+// output and its result share one buffer ({fw.buf(item.op.attrs['body_input'])}).
 static void {ident}_body(int it) {{
 #pragma HLS INLINE off
 {calls}
 }}
 """)
-        body.append(f"""    // fold {st.name}: {n} iterations of one block
-    hfn::copy<{size}>({plan.buffer_of[st.inputs[0]]}, {bi});
+        body.append(f"""    // fold {item.name}: {n} iterations of one block
 {ident}_LOOP:
     for (int it = 0; it < {n}; it++) {{
 #pragma HLS LOOP_TRIPCOUNT min = {n} max = {n}
         {ident}_body(it);
-        hfn::copy<{size}>({bo}, {bi});
     }}""")
-    pragmas = []
-    for c in plan.convs:
-        if c.p_out > 1:
-            pragmas.append(f"#pragma HLS ARRAY_PARTITION variable = MASK_{c.ident} cyclic "
-                           f"factor = {c.p_out} dim = 1")
-            pragmas.append(f"#pragma HLS ARRAY_PARTITION variable = STATE_{c.ident} cyclic "
-                           f"factor = {c.p_out} dim = 1")
+    pragmas = [line for gen in fw.generators.values() for line in gen.pragmas]
     network = "\n".join(pragmas + [
         f"    hfn::read_image<{g.input_tensor.shape[0] * g.input_tensor.shape[1]}, IN_C>"
-        f"(s_axis, {plan.buffer_of[g.input]});"] + body + [
-        f"    hfn::write_codes<OUT_N>({plan.buffer_of[g.output]}, m_axis);"])
+        f"(s_axis, {fw.buf(g.input)});"] + body + [
+        f"    hfn::write_codes<OUT_N>({fw.buf(g.output)}, m_axis);"])
     return bufs + "\n\n" + "\n".join(funcs), network

@@ -1,14 +1,19 @@
-"""Resource estimate of a plan against a board: on-chip storage by kind, BRAM blocks, LUTs,
-FFs, DSPs.  It is a model, not synthesis: constants are documented in docs/hls.md and
-chosen to err on the large side.  The writer refuses a design that does not fit.
+"""Resource estimate of a lowered Program at a lane configuration against a board:
+on-chip storage by kind, BRAM blocks, LUTs, FFs, DSPs.  It is a model, not synthesis:
+constants are documented in docs/hls.md and chosen to err on the large side.  The
+weight generators' part comes from their sources (``WeightSource.hls_cost``).  The
+writer refuses a design that does not fit.
 """
 from __future__ import annotations
 
 from ..boards import Board, available, load_board
+from ..cpp import ctype
 from ..errors import HfnError
 from ..ir.model import Graph
 from ..lanes import Lanes
-from .plan import Plan, make_plan, native
+from ..lower import Program
+from ..weights import get_source
+from .codegen import thr_native
 
 BRAM_BITS = 18 * 1024
 URAM_AS_BRAM = 16                  # one 288 Kbit URAM ~ 16 BRAM_18K
@@ -32,39 +37,41 @@ def lutram(depth: int, width: int) -> int:
     return -(-bits // 64) if bits <= LUTRAM_MAX_BITS else 0
 
 
-def estimate(plan: Plan) -> dict:
+def estimate(program: Program, lanes: Lanes) -> dict:
     """Storage bits by kind (exact widths and as declared in C), BRAM, LUT, FF, DSP."""
-    bits = {"mask": 0, "lfsr_states": 0, "thresholds": 0, "feature_maps": 0}
+    g = program.graph
+    bits = {"thresholds": 0, "feature_maps": 0}
     declared = dict(bits)
     bram = lut = ff = 0
-    unique_weights = sum(l.size for l in plan.graph.layers.values())
-    for c in plan.convs:
-        words = c.co * c.kc
-        bits["mask"] += words * c.p_in
-        declared["mask"] += words * native(0, (1 << c.p_in) - 1)[1]
-        bits["lfsr_states"] += 32 * c.co
-        declared["lfsr_states"] += 32 * c.co
-        banks = min(c.p_out, c.co)
-        depth = -(-c.co // banks)
-        bram += banks * (bram_blocks(depth * c.kc, c.p_in) + bram_blocks(depth, 32))
-        lut += banks * (lutram(depth * c.kc, c.p_in) + lutram(depth, 32))
-        lanes = banks * c.p_in
-        # add/sub/skip lanes and the adder into the accumulator; leap-forward XOR network
-        lut += lanes * c.acc.bits * LUT_PER_ACC_BIT + banks * (32 + 2 * c.p_in)
-        ff += banks * (32 + c.acc.bits) + c.k * 8 + lanes * 2
-        lut += LUT_CONTROL
-    for r in plan.requants:
-        n = r.iters * r.rows * r.levels
-        bits["thresholds"] += n * r.thr.bits + r.iters * r.rows
-        declared["thresholds"] += n * r.thr_native[1] + r.iters * r.rows * 8
-        bram += bram_blocks(n, r.thr.bits)
-        lut += lutram(n, r.thr.bits) + r.depth * r.thr.bits * LUT_PER_THR_BIT
-        ff += r.thr.bits * 2
-    for b in plan.buffers:
-        bits["feature_maps"] += b.size * b.type.bits
-        declared["feature_maps"] += b.size * b.type.bits
-        bram += bram_blocks(b.size, b.type.bits)
-        lut += lutram(b.size, b.type.bits)
+    unique_weights = sum(l.size for l in g.layers.values())
+    for p in program.conv_passes():
+        layer = g.layers[p.layer]
+        cost = get_source(layer.source).hls_cost(layer, g, lanes)
+        for kind, n in cost.bits.items():
+            bits[kind] = bits.get(kind, 0) + n
+            declared[kind] = declared.get(kind, 0) + cost.declared.get(kind, n)
+        for depth, width, copies in cost.memories:
+            bram += copies * bram_blocks(depth, width)
+            lut += copies * lutram(depth, width)
+        banks = min(lanes.p_out, p.window.co)
+        acc_bits = ctype(p.acc.lo, p.acc.hi, True).bits
+        # add/sub/skip lanes and the adder into the accumulator; the generator's logic
+        lut += banks * lanes.p_in * acc_bits * LUT_PER_ACC_BIT + cost.lut + LUT_CONTROL
+        ff += banks * acc_bits + p.window.k * 8 + banks * lanes.p_in * 2 + cost.ff
+    for r in program.requants():
+        n = r.iterations * r.rows * r.levels
+        tw = r.threshold_width
+        bits["thresholds"] += r.bits
+        declared["thresholds"] += n * thr_native(r)[1] + r.iterations * r.rows * 8
+        bram += bram_blocks(n, tw)
+        lut += lutram(n, tw) + r.levels.bit_length() * tw * LUT_PER_THR_BIT
+        ff += tw * 2
+    for b in program.buffers:
+        w = ctype(b.range.lo, b.range.hi).bits
+        bits["feature_maps"] += b.size * w
+        declared["feature_maps"] += b.size * w
+        bram += bram_blocks(b.size, w)
+        lut += lutram(b.size, w)
     lut += LUT_CONTROL
     total = sum(bits.values())
     return {
@@ -72,7 +79,7 @@ def estimate(plan: Plan) -> dict:
         "storage_bits_declared": declared,
         "floor_bits": unique_weights + bits["thresholds"],
         "unique_weights": unique_weights,
-        "macs_per_image": sum(c.macs for c in plan.convs),
+        "macs_per_image": program.macs,
         "bram_18k": bram, "lut": lut, "ff": ff, "dsp": 0,
     }
 
@@ -95,17 +102,18 @@ def over(est: dict, board: Board) -> list[str]:
     return [f"{k} {est[k]} > {cap[k]}" for k in ("bram_18k", "lut", "ff", "dsp") if u[k] > 1.0]
 
 
-def check_fits(graph: Graph, plan: Plan, est: dict, board: Board) -> None:
+def check_fits(program: Program, lanes: Lanes, est: dict, board: Board) -> None:
     """HfnError with the numbers and a suggestion if the design does not fit the board."""
     bad = over(est, board)
     if not bad:
         return
+    graph: Graph = program.graph
     hints = []
-    lanes = plan.lanes
+    at = lanes
     while lanes.total > 1:
         lanes = Lanes(max(1, lanes.p_out // 2), lanes.p_in) if lanes.p_out >= lanes.p_in \
             else Lanes(lanes.p_out, max(1, lanes.p_in // 2))
-        if not over(estimate(make_plan(graph, lanes)), board):
+        if not over(estimate(program, lanes), board):
             hints.append(f"--lanes {lanes}")
             break
     for name in sorted(available(), key=lambda n: load_board(n).resources["lut"]):
@@ -116,5 +124,5 @@ def check_fits(graph: Graph, plan: Plan, est: dict, board: Board) -> None:
     fix = "use " + " or ".join(hints) if hints else "the network is too large for any " \
         "known board at these lanes"
     raise HfnError(f"board {board.name} ({board.part})",
-                   f"the design for {graph.name!r} at {plan.lanes} lanes does not fit: "
+                   f"the design for {graph.name!r} at {at} lanes does not fit: "
                    f"{', '.join(bad)} (storage {est['storage_bits_total']} bits)", fix)

@@ -1,10 +1,11 @@
 """The HFN IR: an integer, hardware-oriented description of a network (docs/ir.md).
 
 Tensors are integer, NHWC without the batch dimension, named; ops read and write them.
-Weights are never in the IR: a generated layer holds its LFSR seed, its shape and its
-packed supermask; the ternary weights are ``sign(LFSR) * mask``.  A ``fold`` op holds a
-body that runs ``iterations`` times; every ``requant`` carries one parameter set per
-iteration (exactly one outside folds).
+Weight values are never in the IR: a weight layer names its *source* (a key of the
+weight-source registry, ``hfn_hls.weights``) and holds that source's parameters (for
+``hfn``: LFSR seed, packed supermask, k); the source turns them into integer weights.
+A ``fold`` op holds a body that runs ``iterations`` times; every ``requant`` carries one
+parameter set per iteration (exactly one outside folds).
 """
 from __future__ import annotations
 
@@ -15,23 +16,20 @@ from typing import Any
 
 import numpy as np
 
-from .. import lfsr
-from .. import mask as maskpack
-
 FORMAT = "hfn-ir"
-VERSION = 1
+VERSION = 2
+READABLE = (1, 2)               # versions ``from_dict`` accepts (1 is converted on load)
 
 
 @dataclass
-class WeightLayer:
-    """A generated (``source == "hfn"``) weight tensor: sign(LFSR(seed)) * mask."""
+class Layer:
+    """A weight tensor of shape [co, kh, kw, ci] (canonical, channels-last) whose values
+    the weight source ``source`` makes from ``params`` (docs/weight-sources.md)."""
 
     name: str
-    shape: list[int]            # [co, kh, kw, ci] (canonical, channels-last)
-    seed: int
-    mask: str                   # packed hex, see hfn_hls.mask
-    k: float = 0.0              # kept fraction used when searching the mask
-    source: str = "hfn"
+    shape: list[int]
+    source: str
+    params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def fan_in(self) -> int:
@@ -40,15 +38,6 @@ class WeightLayer:
     @property
     def size(self) -> int:
         return int(np.prod(self.shape))
-
-    def mask_array(self) -> np.ndarray:
-        return maskpack.unpack(self.mask, tuple(self.shape))
-
-    def ternary(self) -> np.ndarray:
-        """Weights in {-1, 0, 1}, int8, [co][kh][kw][ci]."""
-        co, kh, kw, ci = self.shape
-        signs = 1 - 2 * lfsr.sign_bits(self.seed, co, kh * kw * ci).astype(np.int8)
-        return (signs.reshape(co, kh, kw, ci) * self.mask_array()).astype(np.int8)
 
 
 @dataclass
@@ -95,9 +84,10 @@ class Graph:
     input: str
     output: str
     tensors: dict[str, Tensor]
-    layers: dict[str, WeightLayer]
+    layers: dict[str, Layer]
     ops: list[Op]
     meta: dict[str, Any] = field(default_factory=dict)
+    shared: dict[str, dict] = field(default_factory=dict)   # shared weight stores, by name
 
     # -- navigation -------------------------------------------------------------------
     def walk(self):
@@ -126,6 +116,7 @@ class Graph:
             "meta": self.meta,
             "tensors": {k: asdict(v) for k, v in self.tensors.items()},
             "layers": {k: asdict(v) for k, v in self.layers.items()},
+            "shared": self.shared,
             "ops": [_op_to_dict(o) for o in self.ops],
         }
 
@@ -137,21 +128,30 @@ class Graph:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Graph":
-        if d.get("format") != FORMAT or d.get("version") != VERSION:
-            raise ValueError(f"not an {FORMAT} v{VERSION} document")
+        if d.get("format") != FORMAT or d.get("version") not in READABLE:
+            raise ValueError(f"not an {FORMAT} document of version "
+                             f"{' or '.join(map(str, READABLE))}")
+        layer = _layer_from_v1 if d["version"] == 1 else (lambda v: Layer(**v))
         return cls(
             name=d["name"],
             input=d["input"],
             output=d["output"],
             meta=d.get("meta", {}),
             tensors={k: Tensor(**v) for k, v in d["tensors"].items()},
-            layers={k: WeightLayer(**v) for k, v in d["layers"].items()},
+            layers={k: layer(v) for k, v in d["layers"].items()},
             ops=[_op_from_dict(o) for o in d["ops"]],
+            shared=d.get("shared", {}),
         )
 
     @classmethod
     def load(cls, path: str | Path) -> "Graph":
         return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def _layer_from_v1(d: dict) -> Layer:
+    """A version-1 layer ``{name, shape, seed, mask, k, source}`` (only ``hfn`` existed)."""
+    params = {"seed": d["seed"], "mask": d["mask"], "k": d.get("k", 0.0)}
+    return Layer(d["name"], list(d["shape"]), d.get("source", "hfn"), params)
 
 
 def _op_to_dict(op: Op) -> dict:

@@ -1,27 +1,35 @@
-"""Random small HFN IR graphs, for property tests of the backends.
+"""Random HFN IR graphs, for property tests and benchmarks of the backends.
 
-They have the structure the front end produces (stem, projection blocks, folded blocks
-with identity shortcuts, global sum, 1x1 classifier) with random widths, strides, fold
-depths, activation widths, masks (kept fraction k) and monotone requantisation sets.
-No torch involved: backends are tested against the golden model on these.
+``random_graph`` has the structure the front end produces (stem, projection blocks,
+folded blocks with identity shortcuts, global sum, 1x1 classifier) with random widths,
+strides, fold depths, activation widths, masks (kept fraction k) and monotone
+requantisation sets; ``resnet_graph`` has ResNet-20's shapes with random masks.  No
+torch involved: backends are tested against the golden model on these.
 """
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 
 from .. import lfsr
 from .. import mask as maskpack
-from .model import Graph, Op, Tensor, WeightLayer
-from ..golden import conv2d, requant
+from ..arith import conv2d, requant
+from ..weights import layer_weights
+from .model import Graph, Layer, Op, Tensor
 from .ranges import infer_ranges
 
 
 class _Builder:
-    def __init__(self, rng: np.random.Generator, model_seed: int, k: float):
+    """Tensors, ``hfn`` layers and ops of a graph under construction."""
+
+    def __init__(self, rng: np.random.Generator, model_seed: int, k: float, act_bits: int,
+                 res_bits: int):
         self.rng, self.model_seed, self.k = rng, model_seed, k
+        self.act = (1 << act_bits) - 1
+        self.res_levels, self.res_min = (1 << res_bits) - 1, -(1 << (res_bits - 1))
         self.tensors: dict[str, Tensor] = {}
-        self.layers: dict[str, WeightLayer] = {}
-        self.n = 0
+        self.layers: dict[str, Layer] = {}
 
     def tensor(self, name: str, shape) -> str:
         self.tensors[name] = Tensor(name, [int(s) for s in shape], 0, 0)
@@ -30,7 +38,8 @@ class _Builder:
     def layer(self, name: str, co: int, kh: int, ci: int) -> str:
         seed = lfsr.derive_seed(self.model_seed, len(self.layers))
         m = (self.rng.random((co, kh, kh, ci)) < self.k).astype(np.uint8)
-        self.layers[name] = WeightLayer(name, [co, kh, kh, ci], seed, maskpack.pack(m), self.k)
+        self.layers[name] = Layer(name, [co, kh, kh, ci], "hfn",
+                                  {"seed": seed, "mask": maskpack.pack(m), "k": self.k})
         return name
 
     def conv(self, name, x, layer, co, k, stride) -> tuple[Op, str]:
@@ -42,11 +51,65 @@ class _Builder:
                                           "pad": pad}), y
 
     def requant(self, name, x, levels, out_min, iters=1, per_channel=True) -> tuple[Op, str]:
-        c = self.tensors[x].shape[2]
         y = self.tensor(name + "_q", self.tensors[x].shape)
         return Op("requant", name, [x], y, {"out_min": out_min, "sets": [],
                                              "_levels": levels, "_iters": iters,
                                              "_pc": per_channel}), y
+
+    def block(self, p: str, x: str, ci: int, co: int, stride: int, iters: int,
+              conv_shortcut: Callable[[], bool]) -> tuple[list[Op], str]:
+        """A basic residual block, ops in the front end's order: conv3x3 (stride), act,
+        conv3x3, requant into the residual domain; the shortcut a 1x1 conv + requant if
+        ``conv_shortcut()`` (asked after the two convs' layers exist), else the identity
+        requantised by one shared threshold row; add; output activation."""
+        c1, a1 = self.conv(p + "_conv1", x, self.layer(p + "_conv1", co, 3, ci), co, 3, stride)
+        q1, h1 = self.requant(p + "_act1", a1, self.act, 0, iters)
+        c2, a2 = self.conv(p + "_conv2", h1, self.layer(p + "_conv2", co, 3, co), co, 3, 1)
+        q2, r = self.requant(p + "_res", a2, self.res_levels, self.res_min, iters)
+        ops = [c1, q1, c2, q2]
+        if conv_shortcut():
+            cs, asc = self.conv(p + "_short", x, self.layer(p + "_short", co, 1, ci), co, 1,
+                                stride)
+            qs, sc = self.requant(p + "_short_res", asc, self.res_levels, self.res_min, iters)
+            ops += [cs, qs]
+        else:
+            qs, sc = self.requant(p + "_short_res", x, self.res_levels, self.res_min, iters,
+                                  per_channel=False)
+            ops.append(qs)
+        y = self.tensor(p + "_sum", self.tensors[r].shape)
+        ops.append(Op("add", p + "_add", [r, sc], y))
+        qo, out = self.requant(p + "_out", y, self.act, 0, iters)
+        return ops + [qo], out
+
+    def fold(self, name: str, x: str, iters: int) -> tuple[Op, str]:
+        """An identity block folded ``iters`` times: one body, a loop."""
+        w = self.tensors[x].shape[2]
+        bin_ = self.tensor(name + "_in", self.tensors[x].shape)
+        body, bout = self.block(name, bin_, w, w, 1, iters, lambda: False)
+        out = self.tensor(name + "_y", self.tensors[x].shape)
+        return Op("fold", name, [x], out, {"iterations": iters, "body_input": bin_,
+                                           "body_output": bout}, body=body), out
+
+    def stem(self, x: str, width: int) -> tuple[list[Op], str]:
+        op, acc = self.conv("stem", x, self.layer("stem", width, 3, self.tensors[x].shape[2]),
+                            width, 3, 1)
+        rq, y = self.requant("stem_act", acc, self.act, 0)
+        return [op, rq], y
+
+    def graph(self, name: str, x: str, ops: list[Op], classes: int, meta: dict,
+              rng: np.random.Generator, batch: int) -> Graph:
+        """Global sum, 1x1 classifier, calibrated thresholds, ranges."""
+        w = self.tensors[x].shape[2]
+        pooled = self.tensor("pool", (1, 1, w))
+        ops.append(Op("global_sum", "pool", [x], pooled))
+        op, logits = self.conv("classifier", pooled, self.layer("classifier", classes, 1, w),
+                               classes, 1, 1)
+        ops.append(op)
+        g = Graph(name, "input", logits, self.tensors, self.layers, ops, meta=meta)
+        g.tensors["input"].lo, g.tensors["input"].hi = 0, 255
+        g.tensors["input"].scale = 1.0 / 256
+        _calibrate(g, rng, batch)
+        return infer_ranges(g)
 
 
 def _calibrate(graph: Graph, rng: np.random.Generator, batch: int = 8) -> None:
@@ -54,7 +117,7 @@ def _calibrate(graph: Graph, rng: np.random.Generator, batch: int = 8) -> None:
     inputs (jittered quantiles), so that outputs of random graphs stay informative."""
     t = graph.input_tensor
     env = {graph.input: rng.integers(t.lo, t.hi + 1, (batch, *t.shape)).astype(np.int64)}
-    weights = {n: l.ternary().astype(np.int64) for n, l in graph.layers.items()}
+    weights = {n: layer_weights(l, graph) for n, l in graph.layers.items()}
 
     def run(ops: list[Op], it: int) -> None:
         for op in ops:
@@ -115,64 +178,54 @@ def random_graph(seed: int, *, max_width: int = 8, image: int = 6, in_ch: int | 
     act_bits = int(rng.integers(2, 9))
     res_bits = int(min(act_bits + int(rng.integers(1, 4)), 8))
     k = float(rng.choice([0.1, 0.3, 0.5, 0.9]))
-    b = _Builder(rng, int(rng.integers(1, 2**31)), k)
+    b = _Builder(rng, int(rng.integers(1, 2**31)), k, act_bits, res_bits)
     in_ch = in_ch or int(rng.integers(1, 4))
     classes = classes or int(rng.integers(2, 11))
     x = b.tensor("input", (image, image, in_ch))
-    ops: list[Op] = []
-    act = (1 << act_bits) - 1
-    res_lv, res_min = (1 << res_bits) - 1, -(1 << (res_bits - 1))
-
     w = int(rng.integers(1, max_width + 1))
-    op, acc = b.conv("stem", x, b.layer("stem", w, 3, in_ch), w, 3, 1)
-    ops.append(op)
-    op, x = b.requant("stem_act", acc, act, 0)
-    ops.append(op)
+    ops, x = b.stem(x, w)
     for s in range(int(rng.integers(1, 3))):
         co = int(rng.integers(1, max_width + 1))
         stride = int(rng.choice([1, 2])) if b.tensors[x].shape[0] > 2 else 1
-        p = f"s{s}_proj"
-        op1, a1 = b.conv(p + "_conv1", x, b.layer(p + "_conv1", co, 3, w), co, 3, stride)
-        rq1, h1 = b.requant(p + "_act1", a1, act, 0)
-        op2, a2 = b.conv(p + "_conv2", h1, b.layer(p + "_conv2", co, 3, co), co, 3, 1)
-        rq2, r = b.requant(p + "_res", a2, res_lv, res_min)
-        ops += [op1, rq1, op2, rq2]
-        if stride != 1 or co != w or rng.random() < 0.5:
-            opsc, asc = b.conv(p + "_short", x, b.layer(p + "_short", co, 1, w), co, 1, stride)
-            rqs, sc = b.requant(p + "_short_res", asc, res_lv, res_min)
-            ops += [opsc, rqs]
-        else:
-            rqs, sc = b.requant(p + "_short_res", x, res_lv, res_min, per_channel=False)
-            ops.append(rqs)
-        y = b.tensor(p + "_sum", b.tensors[r].shape)
-        ops.append(Op("add", p + "_add", [r, sc], y))
-        rqo, x = b.requant(p + "_out", y, act, 0)
-        ops.append(rqo)
+        block, x = b.block(f"s{s}_proj", x, w, co, stride, 1,
+                           lambda: stride != 1 or co != w or rng.random() < 0.5)
+        ops += block
         w = co
         iters = int(rng.integers(0, 4))
         if iters:
-            f = f"s{s}_fold"
-            bin_ = b.tensor(f + "_in", b.tensors[x].shape)
-            c1, fa1 = b.conv(f + "_conv1", bin_, b.layer(f + "_conv1", w, 3, w), w, 3, 1)
-            q1, fh = b.requant(f + "_act1", fa1, act, 0, iters)
-            c2, fa2 = b.conv(f + "_conv2", fh, b.layer(f + "_conv2", w, 3, w), w, 3, 1)
-            q2, fr = b.requant(f + "_res", fa2, res_lv, res_min, iters)
-            qs, fs = b.requant(f + "_short_res", bin_, res_lv, res_min, iters, per_channel=False)
-            fsum = b.tensor(f + "_sum", b.tensors[fr].shape)
-            add = Op("add", f + "_add", [fr, fs], fsum)
-            qo, fout = b.requant(f + "_out", fsum, act, 0, iters)
-            out = b.tensor(f + "_y", b.tensors[x].shape)
-            ops.append(Op("fold", f, [x], out, {"iterations": iters, "body_input": bin_,
-                                                "body_output": fout},
-                          body=[c1, q1, c2, q2, qs, add, qo]))
-            x = out
-    pooled = b.tensor("pool", (1, 1, w))
-    ops.append(Op("global_sum", "pool", [x], pooled))
-    op, logits = b.conv("classifier", pooled, b.layer("classifier", classes, 1, w), classes, 1, 1)
-    ops.append(op)
-    g = Graph(f"random{seed}", "input", logits, b.tensors, b.layers, ops,
-              meta={"act_bits": act_bits, "res_bits": res_bits, "k": k, "origin": "random"})
-    g.tensors["input"].lo, g.tensors["input"].hi = 0, 255
-    g.tensors["input"].scale = 1.0 / 256
-    _calibrate(g, rng)
-    return infer_ranges(g)
+            fold, x = b.fold(f"s{s}_fold", x, iters)
+            ops.append(fold)
+    meta = {"act_bits": act_bits, "res_bits": res_bits, "k": k, "origin": "random"}
+    return b.graph(f"random{seed}", x, ops, classes, meta, rng, batch=8)
+
+
+# ResNet-20 shapes: per stage (identity blocks after the stage's projection block, folded?)
+RESNET_FOLDED = ((3, True), (2, True), (2, True))    # every stage one folded block
+RESNET20 = ((3, True), (2, False), (2, False))       # the resnet20 preset: stage 1 folded
+
+
+def resnet_graph(seed: int = 0, *, stages=RESNET_FOLDED, widths=(16, 32, 64), image: int = 32,
+                 in_ch: int = 3, classes: int = 10, act_bits: int = 4, res_bits: int = 8,
+                 k: float = 0.5, name: str | None = None) -> Graph:
+    """A ResNet-20-shaped graph with random masks and calibrated thresholds: stem of
+    ``widths[0]`` channels; stage s > 0 starts with a projection block (stride 2, 1x1
+    conv shortcut); then, per ``stages[s] = (n, folded)``, one identity block folded n
+    times or n plain identity blocks; global sum and a 1x1 classifier.  ``RESNET20`` is
+    the resnet20 preset's structure, ``RESNET_FOLDED`` folds every stage."""
+    rng = np.random.default_rng(seed)
+    b = _Builder(rng, int(rng.integers(1, 2**31)), k, act_bits, res_bits)
+    x = b.tensor("input", (image, image, in_ch))
+    ops, x = b.stem(x, widths[0])
+    for s, ((n, folded), co) in enumerate(zip(stages, widths)):
+        if s > 0:
+            block, x = b.block(f"s{s}_proj", x, widths[s - 1], co, 2, 1, lambda: True)
+            ops += block
+        if folded:
+            fold, x = b.fold(f"s{s}_fold", x, n)
+            ops.append(fold)
+        else:
+            for i in range(n):
+                block, x = b.block(f"s{s}_block{i}", x, co, co, 1, 1, lambda: False)
+                ops += block
+    meta = {"act_bits": act_bits, "res_bits": res_bits, "k": k, "origin": "resnet_graph"}
+    return b.graph(name or f"resnet{seed}", x, ops, classes, meta, rng, batch=4)

@@ -1,27 +1,25 @@
 """Compile an IR graph into the RTL engine's parameters and ROM images (no files).
 
-Widths come from the IR's proven ranges: fmap elements (EW), accumulators and the
-requant datapath (VW), thresholds (TW).  See docs/rtl.md.
+The graph is lowered once (``hfn_hls.lower``): the engine runs the Program's conv passes
+and fold loops; this module checks that the Program has the shapes the engine runs,
+writes its layer table, places the layers on their sources' weight generators and the
+requants on the three requant units.  Widths come from the bound analysis
+(``ir/ranges.py``, carried by the Program): fmap elements (EW), accumulators and the
+requant datapath (VW), thresholds (TW), weights (WB).  See docs/rtl.md.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from ..errors import HfnError
 from ..ir.model import Graph, range_bits
+from ..ir.ranges import Interval, weight_width
 from ..lanes import Lanes
+from ..lower import ConvPass, CopyPass, Fold, Program, lower
+from ..weights import RomImage, RtlGenerator, get_source
 from . import images as im
-from .plan import Program, plan
 
-
-@dataclass
-class Rom:
-    name: str                 # file stem
-    width: int
-    words: list
-    kind: str                 # mask | state | threshold | table
+Rom = RomImage
 
 
 @dataclass
@@ -31,6 +29,7 @@ class Design:
     thr_roms: dict = field(default_factory=dict)   # (u, s, o) -> Rom
     program: Program | None = None
     stats: dict = field(default_factory=dict)
+    generators: dict = field(default_factory=dict)  # source name -> RtlGenerator
 
 
 def clog2(n: int) -> int:
@@ -44,15 +43,66 @@ def _check_lanes(lanes: Lanes) -> None:
                        "P_OUT <= P_IN", "give e.g. 64 (8x8), 128 (8x16) or 4x8")
 
 
-def _conv_bound(graph: Graph, p) -> int:
-    """Largest |partial sum| of a pass's accumulators (all pixels if acc_all)."""
-    w = graph.layers[p.conv.attrs["layer"]].ternary().reshape(
-        graph.layers[p.conv.attrs["layer"]].shape[0], -1)
-    x = graph.tensors[p.src]
-    n = int(np.abs(w).sum(1).max()) * max(abs(x.lo), abs(x.hi))
-    if p.acc_all:
-        n *= x.shape[0] * x.shape[1]
-    return n
+def _refuse(name: str, reason: str) -> HfnError:
+    return HfnError(f"op {name}", reason,
+                    "the RTL engine runs conv+requant[+add+requant] passes, folds and "
+                    "global_sum+classifier; use the HLS backend for other graphs")
+
+
+def check_program(graph: Graph, prog: Program) -> None:
+    """HfnError unless every pass is one the engine runs (docs/rtl.md)."""
+    items = [p for it in prog.items for p in (it.body if isinstance(it, Fold) else [it])]
+    for p in items:
+        if isinstance(p, CopyPass):
+            raise _refuse(p.name, "the fold cannot keep its input, body and output in one "
+                          "buffer (its input is used after it, or its body reads its input "
+                          "after writing its output)")
+        if not isinstance(p, ConvPass):
+            op = p.ops()[0]
+            raise _refuse(op.name, f"{op.kind} is not supported by the RTL engine" if
+                          op.kind == "maxpool" else f"{op.kind} op is not part of a conv pass")
+        if p.out == graph.output:
+            continue
+        if p.r1 is None:
+            raise _refuse(p.name, "a convolution must be followed by exactly one requant")
+        if p.acc_all:
+            raise _refuse(p.name, "a global_sum + 1x1 conv pass must write the network output")
+        if p.res is not None and prog.buffer_of[p.res] == prog.buffer_of[p.src]:
+            raise _refuse(p.name, "residual and source share a buffer")
+    last = prog.items[-1] if prog.items else None
+    if not isinstance(last, ConvPass) or last.out != graph.output:
+        raise HfnError(graph.name, "the last op is not a classifier conv",
+                       "the RTL engine needs global_sum + 1x1 classifier at the end")
+    if graph.tensors[graph.output].shape[:2] != [1, 1]:
+        raise _refuse(last.name, "the network output must be 1x1 (a classifier)")
+    readers = prog.readers(graph.input)
+    if any(f is not None for _, f in readers) or any(
+            p.res is not None and prog.buffer_of[p.res] == prog.buffer_of[graph.input]
+            for p, _ in readers):
+        raise HfnError(graph.name, "the input image is read inside a fold or as a residual",
+                       "the RTL engine reads the input image only in convolutions before folds")
+    if any(graph.output in q.reads() for q in items):
+        raise _refuse(last.name, "the network output is read by another pass")
+
+
+def _widths(graph: Graph, prog: Program, w_max: int, pi: int) -> dict:
+    """EW, SW, VW, TW and B from the Program's ranges (``w_max``: largest |weight|)."""
+    stored = [b for b in prog.buffers if b.role != "output"]
+    ew = max([b.range.signed_bits for b in stored] + [9])
+    lane_sum = pi * (1 << (ew - 1)) * w_max          # |sum of P_IN products| of one lane
+    sw = Interval(-lane_sum, lane_sum).signed_bits
+    vals = [sw]
+    for p in prog.conv_passes():
+        vals.append(p.acc.signed_bits)
+        if p.sum is not None:
+            vals.append(p.sum.signed_bits + 1)
+    for r in prog.requants():
+        for v in (r.x, r.out):
+            vals.append(range_bits(min(v.lo, -1), v.hi + 1) + 1)
+        vals.append(range_bits(-1, r.levels) + 1)
+    return {"EW": ew, "SW": sw, "VW": max(vals + [sw]),
+            "TW": max([r.threshold_width for r in prog.requants()] + [2]),
+            "B": max([2] + [im.tree_depth(r.levels) for r in prog.requants()])}
 
 
 def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Design:
@@ -63,44 +113,26 @@ def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Des
     fp = (floor or {}).get("params", {})
     fd = (floor or {}).get("depths", {})
     po, pi = lanes.p_out, lanes.p_in
-    for lay in graph.layers.values():
-        if lay.source != "hfn":
-            raise HfnError(f"layer {lay.name}", f"weight source {lay.source!r}",
-                           "the RTL engine generates 'hfn' layers only")
-    prog = plan(graph)
-    t = graph.tensors
-    inp = graph.input_tensor
-    stored = {graph.input} | {p.out for p in prog.passes if p.out} | {
-        p.res for p in prog.passes if p.res}
-    ew = max(range_bits(min(t[n].lo, -1), t[n].hi) for n in stored)
-    ew = max(ew, 9)
-    sw = ew + clog2(pi) + 1 if pi > 1 else ew + 1
-    requants = [r for p in prog.passes for r in (p.r1, p.rs, p.r2) if r is not None]
-    vals = [sw]
-    for p in prog.passes:
-        b = _conv_bound(graph, p)
-        vals.append(range_bits(-b - 1, b + 1) + 1)
-    for r in requants:
-        for n in (r.inputs[0], r.output):
-            vals.append(range_bits(min(t[n].lo, -1), t[n].hi + 1) + 1)
-        vals.append(range_bits(-1, len(r.attrs["sets"][0]["thresholds"][0])) + 1)
-    for p in prog.passes:
-        if p.add and p.r2 is not None:
-            n = p.r2.inputs[0]
-            vals.append(range_bits(min(t[n].lo, -1), t[n].hi + 1) + 1)
-    vw = max(vals + [fp.get("VW", 0)])
-    ew = max(ew, fp.get("EW", 0))
-    sw = max(sw, fp.get("SW", 0))
-    vw = max(vw, sw)
+    prog = lower(graph)
+    check_program(graph, prog)
+    passes = prog.conv_passes()
+    sources = sorted({graph.layers[p.layer].source for p in passes})
+    gens: dict[str, RtlGenerator] = {n: get_source(n).rtl_generator(graph, lanes)
+                                     for n in sources}
+    wb = max([weight_width(graph, p.layer) for p in passes] + [g.wb for g in gens.values()])
+    w_max = max(max(-lo, hi) for lo, hi in (
+        get_source(graph.layers[p.layer].source).weight_range(graph.layers[p.layer], graph)
+        for p in passes))
+    w = {k: max(v, fp.get(k, 0)) for k, v in _widths(graph, prog, w_max, pi).items()}
+    ew, vw, tw, stages = w["EW"], max(w["VW"], w["SW"]), w["TW"], w["B"]
     if vw > 32:
         raise HfnError(graph.name, f"accumulators need {vw} bits",
                        "the RTL engine outputs int32: reduce the network's ranges")
-    tw = max([im.requant_width(graph, r) for r in requants] + [2, fp.get("TW", 0)])
-    stages = max([2, fp.get("B", 0)] + [im.tree_depth(len(r.attrs["sets"][0]["thresholds"][0]))
-                        for r in requants])
+    t = graph.tensors
+    inp = graph.input_tensor
+    nbuf = len(prog.work_buffers)
 
-    # ---- ROM images
-    masks, states, mask_base, st_base = [], [], {}, {}
+    # ---- layer table, weight generators' and threshold images
     units = [im.ThresholdImages(stages, po) for _ in range(3)]
     table = []
     nf = im.n_fields(stages)
@@ -108,65 +140,31 @@ def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Des
     geo_vals = [0]
     buf_d = 1
     for item in prog.items:
-        f = [0] * nf
-        if item[0] == "loop":
-            f[0], f[1] = im.T_LOOP, item[1]
-            table.append(f)
-            continue
-        if item[0] == "endloop":
-            f[0] = im.T_ENDLOOP
-            table.append(f)
-            continue
-        p = item[1]
-        lay = graph.layers[p.conv.attrs["layer"]]
-        co, kh, kw, ci = lay.shape
-        ih, iw, c_src = t[p.src].shape
-        if c_src != ci:
-            raise HfnError(f"op {p.conv.name}", "input channels differ from the layer's",
-                           "the IR is inconsistent: rebuild it")
-        s, pad = int(p.conv.attrs["stride"]), int(p.conv.attrs["pad"])
-        if p.acc_all:
-            oh, ow = ih, iw
+        if isinstance(item, Fold):
+            table.append([im.T_LOOP, item.iterations] + [0] * (nf - 2))
+            table += [_pass_fields(graph, prog, p, lanes, gens, sources, units, nf, stages)
+                      for p in item.body]
+            table.append([im.T_ENDLOOP] + [0] * (nf - 1))
         else:
-            oh, ow = t[p.out].shape[:2]
-        nc, g = im.ceil_div(ci, pi), im.ceil_div(co, po)
-        nco = im.ceil_div(t[p.out].shape[2], pi) if p.out else 1
-        if lay.name not in mask_base:
-            mask_base[lay.name], st_base[lay.name] = len(masks), len(states)
-            masks += im.mask_words(graph, lay.name, po, pi)
-            states += im.state_words(graph, lay.name, po)
-        if p.out:
+            table.append(_pass_fields(graph, prog, item, lanes, gens, sources, units, nf,
+                                      stages))
+    for f in table:
+        if f[0] != im.T_CONV:
+            continue
+        geo = dict(zip(im.FIELDS, f))
+        g, oh, ow, nco, ih, iw, nc = (geo[k] for k in ("G", "OH", "OW", "NCO", "IH", "IW", "NC"))
+        if not geo["FLAGS"] & 2:
             buf_d = max(buf_d, oh * ow * nco)
         max_g = max(max_g, g)
-        flags = int(p.add) | (int(p.out is None) << 1) | (int(p.acc_all) << 2) | (
-            int(p.release) << 3)
-        nbuf = prog.nbuf
-        geo = dict(TYPE=im.T_CONV, SRC=nbuf if p.src_buf == -2 else p.src_buf,
-                   DST=max(p.out_buf, 0), RES=max(p.res_buf, 0), FLAGS=flags, IH=ih, IW=iw,
-                   OH=oh, OW=ow, KH=kh, KW=kw, S=s, PAD=pad, NC=nc, NCO=nco,
-                   NLAST=ci - (nc - 1) * pi, G=g, KCH=kh * kw * nc, ROWSTRIDE=iw * nc,
-                   STEPOW=s * nc, STEPOH=s * iw * nc, MASKBASE=mask_base[lay.name],
-                   STBASE=st_base[lay.name], COUT=co, AORIGIN=(-pad * iw - pad) * nc)
-        for k, v in geo.items():
-            f[im.FIELDS.index(k)] = v
-        geo_vals += [geo["AORIGIN"], -pad, oh * ow * nco + g, ih * iw * nc, geo["STEPOH"]]
-        for u, r in enumerate((p.r1, p.rs, p.r2)):
-            base = im.NF0 + u * (5 + 2 * stages)
-            if r is None:
-                f[base + 2] = stages
-                continue
-            d = units[u].place(graph, r)
-            f[base:base + 5] = [1, d["pc"], d["s0"], d["out_min"], d["levels"]]
-            f[base + 5:base + 5 + stages] = d["bases"]
-            f[base + 5 + stages:base + 5 + 2 * stages] = d["strides"]
-        table.append(f)
+        geo_vals += [geo["AORIGIN"], -geo["PAD"], oh * ow * nco + g, ih * iw * nc,
+                     geo["STEPOH"]]
     table.append([im.T_END] + [0] * (nf - 1))
-    iters = [it[1] for it in prog.items if it[0] == "loop"]
+    iters = [it.iterations for it in prog.items if isinstance(it, Fold)]
 
     roms = [Rom("table", 32 * nf, [sum((v & 0xFFFFFFFF) << (32 * i) for i, v in enumerate(r))
-                                   for r in table], "table"),
-            Rom("mask", po * pi, masks, "mask"),
-            Rom("state", 32 * po, states, "state")]
+                                   for r in table], "table")]
+    for n in sources:
+        roms += gens[n].roms()
     for r in roms:
         r.words += [0] * (fd.get(r.name, 0) - len(r.words))
     thr = {}
@@ -189,43 +187,79 @@ def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Des
     buf_d = max(buf_d, fp.get("BUF_D", 0))
     cw = max(fp.get("CW", 0), range_bits(min(geo_vals) - 1, max(geo_vals + [buf_d, max(iters + [1])]) + 1) + 2,
              clog2(buf_d) + 3, clog2(inp.shape[0] * inp.shape[1] * in_nc) + 3, 8)
-    params = dict(P_OUT=po, P_IN=pi, RATIO=pi // po, NW=pi.bit_length(), EW=ew, SW=sw,
+    params = dict(P_OUT=po, P_IN=pi, RATIO=pi // po, NW=pi.bit_length(), EW=ew, SW=w["SW"],
                   VW=vw, B=stages, SW_=stages.bit_length(), TW=tw, TAW=taw, CW=cw, GW=gw,
-                  NBUF=max(prog.nbuf, fp.get("NBUF", 0)), BUF_D=buf_d, BUF_AW=clog2(buf_d),
+                  NBUF=max(nbuf, fp.get("NBUF", 0)), BUF_D=buf_d, BUF_AW=clog2(buf_d),
                   IN_D=inp.shape[0] * inp.shape[1] * in_nc,
                   IN_AW=clog2(inp.shape[0] * inp.shape[1] * in_nc),
                   IN_C=inp.shape[2], IN_NC=in_nc, IN_PIX=inp.shape[0] * inp.shape[1],
-                  CLASSES=out_c, CLS_PAD=cls_pad, MAW=clog2(len(masks)),
-                  SAW=clog2(len(states)), TBL_AW=clog2(len(table)), NF=nf)
-    d = Design(params, roms, thr, prog)
-    for k in ("MAW", "SAW", "TBL_AW"):
+                  CLASSES=out_c, CLS_PAD=cls_pad, WB=wb,
+                  CAW=clog2(_rom_depth(roms, "chunk", gens)),
+                  GAW=clog2(_rom_depth(roms, "group", gens)),
+                  TBL_AW=clog2(len(table)), NF=nf)
+    for k in ("CAW", "GAW", "TBL_AW", "WB"):
         params[k] = max(params[k], fp.get(k, 0))
+    d = Design(params, roms, thr, prog, generators=gens)
     d.stats = _stats(graph, prog, roms, thr, lanes)
     return d
 
 
+def _rom_depth(roms: list, port: str, gens: dict) -> int:
+    """Depth of the deepest generator ROM addressed by the weight port's ``port``."""
+    names = {n for g in gens.values() for n, a in g.addressed_by.items() if a == port}
+    return max([len(r.words) for r in roms if r.name in names] + [1])
+
+
+def _pass_fields(graph: Graph, prog: Program, p: ConvPass, lanes: Lanes, gens: dict,
+                 sources: list, units: list, nf: int, stages: int) -> list[int]:
+    """The table word of one conv pass."""
+    po, pi = lanes.p_out, lanes.p_in
+    win = p.window
+    lay = graph.layers[p.layer]
+    nc, g = im.ceil_div(win.ci, pi), im.ceil_div(win.co, po)
+    out = p.out == graph.output
+    nco = 1 if out else im.ceil_div(win.co, pi)
+    cbase, gbase = gens[lay.source].place(lay)
+    flags = int(p.add is not None) | (int(out) << 1) | (int(p.acc_all) << 2) | (
+        int(_releases_input(graph, prog, p)) << 3) | (sources.index(lay.source) << 4)
+    nbuf = len(prog.work_buffers)
+    src = prog.buffer(p.src)
+    geo = dict(TYPE=im.T_CONV, SRC=nbuf if src.role == "input" else src.id,
+               DST=0 if out else prog.buffer_of[p.out],
+               RES=prog.buffer_of[p.res] if p.res is not None else 0, FLAGS=flags,
+               IH=win.ih, IW=win.iw, OH=win.oh, OW=win.ow, KH=win.kh, KW=win.kw,
+               S=win.stride, PAD=win.pad, NC=nc, NCO=nco, NLAST=win.ci - (nc - 1) * pi, G=g,
+               KCH=win.kh * win.kw * nc, ROWSTRIDE=win.iw * nc, STEPOW=win.stride * nc,
+               STEPOH=win.stride * win.iw * nc, CBASE=cbase, GBASE=gbase, COUT=win.co,
+               AORIGIN=(-win.pad * win.iw - win.pad) * nc)
+    f = [0] * nf
+    for k, v in geo.items():
+        f[im.FIELDS.index(k)] = v
+    for u, r in enumerate((p.r1, p.rs, p.r2)):
+        base = im.NF0 + u * (5 + 2 * stages)
+        if r is None:
+            f[base + 2] = stages
+            continue
+        d = units[u].place(r)
+        f[base:base + 5] = [1, d["pc"], d["s0"], d["out_min"], d["levels"]]
+        f[base + 5:base + 5 + stages] = d["bases"]
+        f[base + 5 + stages:base + 5 + 2 * stages] = d["strides"]
+    return f
+
+
+def _releases_input(graph: Graph, prog: Program, p: ConvPass) -> bool:
+    """Is ``p`` the last pass that reads the input image (the loader may refill it)?"""
+    readers = prog.readers(graph.input)
+    return bool(readers) and readers[-1][0] is p
+
+
 def _stats(graph: Graph, prog: Program, roms: list, thr: dict, lanes: Lanes) -> dict:
-    bits = {"mask": 0, "state": 0, "threshold": 0, "table": 0}
+    bits: dict[str, int] = {"threshold": 0, "table": 0}
     for r in list(roms) + list(thr.values()):
-        bits[r.kind] += r.width * len(r.words)
-    macs = engine_macs = 0
-    mult = 1
-    for item in prog.items:
-        if item[0] == "loop":
-            mult = item[1]
-        elif item[0] == "endloop":
-            mult = 1
-        else:
-            p = item[1]
-            lay = graph.layers[p.conv.attrs["layer"]]
-            out = graph.tensors[p.conv.output].shape
-            macs += mult * out[0] * out[1] * lay.size
-            src = graph.tensors[p.src].shape
-            pix = src[0] * src[1] if p.acc_all else out[0] * out[1]
-            engine_macs += mult * pix * lay.size
+        bits[r.kind] = bits.get(r.kind, 0) + r.width * len(r.words)
     unique = sum(l.size for l in graph.layers.values())
-    return {"rom_bits": bits, "unique_weights": unique, "macs": macs,
-            "engine_macs": engine_macs, "ideal_cycles": -(-macs // lanes.total)}
+    return {"rom_bits": bits, "unique_weights": unique, "macs": prog.macs,
+            "engine_macs": prog.engine_macs, "ideal_cycles": prog.ideal_cycles(lanes)}
 
 
 def common_floor(designs: list[Design]) -> dict:

@@ -15,11 +15,22 @@ from ..boards import Board
 from ..ir.model import Graph
 from ..lanes import Lanes
 from ..paths import RTL_DIR
+from ..weights import REGISTRY, get_source
 from . import images as im
 from .design import Design, clog2, compile_design
 
-LIBRARY = ["hfn_rom.v", "hfn_lfsr_leap.v", "hfn_lanes.v", "hfn_requant.v", "hfn_engine.v"]
+CORE = ["hfn_rom.v", "hfn_lanes.v", "hfn_requant.v", "hfn_engine.v"]
+# the whole library: the engine and every registered source's generator (lint checks all)
+LIBRARY = CORE + [f for src in REGISTRY.values() for f in src.rtl_files if f not in CORE]
 TOP = "hfn_top"
+
+
+def library_files(d: Design) -> list[str]:
+    """The library files a design needs: the engine and its sources' generators."""
+    out = list(CORE)
+    for name in d.generators:
+        out += [f for f in get_source(name).rtl_files if f not in out]
+    return out
 
 
 def top_verilog(d: Design) -> str:
@@ -58,10 +69,12 @@ def top_verilog(d: Design) -> str:
     w("    wire _unused_ok = &{1'b0, s_axis_TKEEP, s_axis_TSTRB, s_axis_TLAST};")
     w("    wire [TBL_AW-1:0] tbl_addr;")
     w("    wire [32*NF-1:0] tbl_q;")
-    w("    wire [MAW-1:0] mask_addr;")
-    w("    wire [P_OUT*P_IN-1:0] mask_q;")
-    w("    wire [SAW-1:0] st_addr;")
-    w("    wire [32*P_OUT-1:0] st_q;")
+    w("    wire w_issue, w_first;")
+    w("    wire [NW-1:0] w_n;")
+    w("    wire [CAW-1:0] w_chunk;")
+    w("    wire [GAW-1:0] w_group;")
+    w("    wire [3:0] w_sel;")
+    w("    wire [P_OUT*P_IN*WB-1:0] w_q;")
     w("    /* verilator lint_off UNUSEDSIGNAL */  // each ROM uses the address bits it needs")
     w("    wire [3*B*P_OUT*TAW-1:0] thr_addr;")
     w("    /* verilator lint_on UNUSEDSIGNAL */")
@@ -74,18 +87,18 @@ def top_verilog(d: Design) -> str:
     w("        .s_data(s_axis_TDATA), .s_valid(s_axis_TVALID), .s_ready(s_axis_TREADY),")
     w("        .m_data(m_axis_TDATA), .m_valid(m_axis_TVALID), .m_ready(m_axis_TREADY),")
     w("        .m_last(m_last), .tbl_addr(tbl_addr), .tbl_q(tbl_q),")
-    w("        .mask_addr(mask_addr), .mask_q(mask_q), .st_addr(st_addr), .st_q(st_q),")
+    w("        .w_issue(w_issue), .w_first(w_first), .w_n(w_n), .w_chunk(w_chunk),")
+    w("        .w_group(w_group), .w_sel(w_sel), .w_q(w_q),")
     w("        .thr_addr(thr_addr), .thr_q(thr_q));")
+    _generators(d, w)
 
     def rom(inst, r, aw, addr, q):
         w(f"    hfn_rom #(.W({r.width}), .D({len(r.words)}), .AW({aw}), "
           f".FILE({{`HFN_MEM_DIR, \"/{r.name}.mem\"}})) {inst} (")
         w(f"        .clk(ap_clk), .addr({addr}), .q({q}));")
 
-    for r in d.roms:
-        aw = {"table": p["TBL_AW"], "mask": p["MAW"], "state": p["SAW"]}[r.kind]
-        sig = {"table": "tbl", "mask": "mask", "state": "st"}[r.kind]
-        rom(f"u_{r.name}", r, aw, f"{sig}_addr", f"{sig}_q")
+    table = next(r for r in d.roms if r.kind == "table")
+    rom(f"u_{table.name}", table, p["TBL_AW"], "tbl_addr", "tbl_q")
     for u in range(3):
         for s in range(b):
             for o in range(po):
@@ -102,6 +115,33 @@ def top_verilog(d: Design) -> str:
     return "\n".join(L) + "\n"
 
 
+def _generators(d: Design, w) -> None:
+    """One weight generator per source of the design; w_sel picks one per pass."""
+    p = d.params
+    depths = {r.name: len(r.words) for r in d.roms}
+    names = list(d.generators)
+    w("    // weight generators (docs/weight-sources.md): one per weight source of the")
+    w("    // network; the table's FLAGS[7:4] (w_sel) picks the one of each pass")
+    for i, name in enumerate(names):
+        gen = d.generators[name]
+        w(f"    wire [P_OUT*P_IN*{gen.wb}-1:0] w_{name};")
+        for line in gen.instance(name, depths, "`HFN_MEM_DIR"):
+            w(line)
+    def widened(name):        # each weight sign-extended to the engine's WB
+        wb = d.generators[name].wb
+        if wb == p["WB"]:
+            return f"w_{name}"
+        return "{" + ", ".join(f"{{{{{p['WB'] - wb}{{w_{name}[{(k + 1) * wb - 1}]}}}}, "
+                               f"w_{name}[{(k + 1) * wb - 1}:{k * wb}]}}"
+                               for k in reversed(range(p["P_OUT"] * p["P_IN"]))) + "}"
+    sel = widened(names[-1])
+    for i in reversed(range(len(names) - 1)):
+        sel = f"(w_sel == 4'd{i}) ? {widened(names[i])} : {sel}"
+    w(f"    assign w_q = {sel};")
+    if len(names) == 1:
+        w("    wire _unused_sel = &{1'b0, w_sel};")
+
+
 def write_rtl(graph: Graph, board: Board | None, lanes: Lanes, out_dir: Path, *,
               floor: dict | None = None) -> dict:
     """Write the RTL of ``graph`` into ``out_dir`` (replaced); returns its description.
@@ -114,7 +154,7 @@ def write_rtl(graph: Graph, board: Board | None, lanes: Lanes, out_dir: Path, *,
     tmp = Path(tempfile.mkdtemp(prefix=".rtl-", dir=out_dir.parent))
     try:
         files = []
-        for f in LIBRARY:
+        for f in library_files(d):
             shutil.copyfile(RTL_DIR / f, tmp / f)
             files.append(f)
         (tmp / f"{TOP}.v").write_text(top_verilog(d))
@@ -135,7 +175,7 @@ def write_rtl(graph: Graph, board: Board | None, lanes: Lanes, out_dir: Path, *,
             "macs": d.stats["macs"],
             "engine_macs": d.stats["engine_macs"],
             "ideal_cycles": d.stats["ideal_cycles"],
-            "passes": len(d.program.passes),
+            "passes": len(d.program.conv_passes()),
         }
         (tmp / "rtl.json").write_text(json.dumps(desc, indent=1, sort_keys=True) + "\n")
         if out_dir.exists():

@@ -1,8 +1,10 @@
-"""QONNX -> IR passes, one small class per step (qonnx's ``apply(model) -> (model, changed)``).
+"""QONNX -> IR passes, one small class per step (docs/ir.md).
 
-- ``onnx_checks``: transformations on the qonnx ModelWrapper that only check (they never
-  change the graph): HFN metadata present and consistent, every op supported.
-- ``extract``: ``ExtractIntegerGraph`` turns the cleaned QONNX graph into a flat IR graph.
-- ``ir_passes``: IR-to-IR passes: weight verification against the LFSR, fold detection,
-  range inference.
+- ``onnx_checks``: qonnx ``Transformation``s on the ModelWrapper that only check
+  (``apply(model) -> (model, False)``): HFN metadata present and consistent, every op
+  supported.
+- ``extract``: ``ExtractIntegerGraph.apply(model) -> FlatResult`` turns the cleaned QONNX
+  graph into a flat IR graph (integer weights through each layer's weight source).
+- ``ir_passes``: IR-to-IR passes, ``apply(graph) -> (graph, changed)``: weight
+  verification by the weight sources, fold detection, range inference.
 """

@@ -21,7 +21,9 @@ from qonnx.core.onnx_exec import execute_onnx
 from qonnx.transformation.infer_shapes import InferShapes
 
 from ...errors import HfnError
-from ..model import Graph, Op, Tensor, WeightLayer
+from ...weights import get_source
+from ..model import Graph, Layer, Op, Tensor
+from ..ranges import Interval, conv_output_range
 
 
 @dataclass
@@ -102,7 +104,7 @@ class ExtractIntegerGraph:
         self.model = model
         self.tensors: dict[str, Tensor] = {}
         self.ops: list[Op] = []
-        self.layers: dict[str, WeightLayer] = {}
+        self.layers: dict[str, Layer] = {}
         self.call_weights: dict[int, np.ndarray] = {}
         self.reps: dict[str, object] = {}
         self.calls = 0
@@ -137,6 +139,13 @@ class ExtractIntegerGraph:
         g = Graph(name=self.meta.get("preset", "model"), input="input", output=rep.tensor,
                   tensors=self.tensors, layers=self.layers, ops=self.ops)
         return FlatResult(g, self.call_weights, self.input_scale, out_scale)
+
+    def _weight_source(self, call: int):
+        """The weight source of the layer the metadata expects at conv call ``call``."""
+        calls = self.meta.get("conv_calls", [])
+        name = calls[call] if call < len(calls) else None
+        info = next((l for l in self.meta.get("layers", []) if l["name"] == name), {})
+        return get_source(info.get("source", "hfn"))
 
     def _scalar_const(self, node):
         for i in node.input:
@@ -184,12 +193,11 @@ class ExtractIntegerGraph:
         k = list(w.shape[2:])
         if len(set(pads)) != 1 or len(set(strides)) != 1 or k[0] != k[1]:
             raise self._err(node, "only square kernels with symmetric padding and stride")
-        mags = np.unique(np.abs(w[w != 0]))
-        if mags.size > 1:
-            raise self._err(node, "weights are not ternary (several non-zero magnitudes)",
-                            "HFN layers have weights c*sign*mask")
-        mag = float(mags[0]) if mags.size else 1.0
-        tern = np.rint(w / mag).astype(np.int8).transpose(0, 2, 3, 1)  # OIHW -> OHWI
+        try:
+            tern, mag = self._weight_source(self.calls).integer_weights(w)
+        except ValueError as e:
+            raise self._err(node, str(e), "the layer's weight source cannot make these "
+                            "weights: re-export with 'hfn-hls export'") from None
         call = self.calls
         self.calls += 1
         self.call_weights[call] = tern
@@ -201,12 +209,9 @@ class ExtractIntegerGraph:
         s, p = strides[0], pads[0]
         ho = (src.shape[0] + 2 * p - k[0]) // s + 1
         wo = (src.shape[1] + 2 * p - k[1]) // s + 1
-        flat = tern.reshape(co, -1)
-        pos, neg = (flat > 0).sum(1), (flat < 0).sum(1)
-        lo = min(0, int((pos * src.lo - neg * src.hi).min()))
-        hi = max(0, int((pos * src.hi - neg * src.lo).max()))
+        r = conv_output_range(tern, None, Interval.of(src))
         name = f"conv{call}"
-        out = self._new_tensor(name, (ho, wo, co), lo, hi, rep.scale * mag)
+        out = self._new_tensor(name, (ho, wo, co), r.lo, r.hi, rep.scale * mag)
         self.ops.append(Op("conv", name, [src.name], out,
                            {"layer": None, "kernel": k[0], "stride": s, "pad": p,
                             "call": call}))

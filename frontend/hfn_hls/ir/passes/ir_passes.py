@@ -5,45 +5,34 @@ import copy
 
 import numpy as np
 
-from ... import lfsr
-from ... import mask as maskpack
 from ...errors import HfnError
-from ..model import Graph, Op, WeightLayer
+from ...weights import get_source
+from ..model import Graph, Layer, Op
 from ..ranges import infer_ranges
 
 
 class VerifyWeights:
-    """Identify each Conv's layer by its weights and prove them sign(LFSR(seed)) * mask.
+    """Identify each Conv's layer by its weights and prove them what its source makes.
 
-    Every seed must follow from the model seed (docs/weight-generation.md).  A Conv node
-    belongs to the metadata layer of its shape whose LFSR signs agree with all its
-    non-zero weights; if none does, the metadata's seeds do not reproduce the weights and
-    the error names the node and the layer it should have been.  Every call of a layer
-    (fold iterations) must see the same weights.
+    Each metadata layer names its weight source (``source``, default ``hfn``); the source
+    checks the layer's metadata (for ``hfn``: the seed follows from the model seed,
+    docs/weight-generation.md) and whether integer weights are what the layer makes (for
+    ``hfn``: sign(LFSR(seed)) on every non-zero weight).  A Conv node belongs to the
+    metadata layer of its shape whose source accepts its weights; if none does, the error
+    names the node's expected layer and the source's reason.  Every call of a layer (fold
+    iterations) must see the same weights.
     """
 
     def __init__(self, where: str, meta: dict, call_weights: dict):
         self.where, self.meta, self.call_weights = where, meta, call_weights
 
     def apply(self, graph: Graph):
-        model_seed = int(self.meta["model_seed"])
         layers = self.meta["layers"]
         for info in layers:
-            seed = int(info["seed"])
-            if lfsr.derive_seed(model_seed, int(info["index"])) != seed:
-                raise HfnError(f"{self.where} layer {info['name']}",
-                               f"seed 0x{seed:08x} does not follow from model seed "
-                               f"{model_seed} and layer index {info['index']}",
+            reason = _source(info).check_metadata(info, self.meta)
+            if reason:
+                raise HfnError(f"{self.where} layer {info['name']}", reason,
                                "the metadata was edited or belongs to another model")
-        signs: dict[str, np.ndarray] = {}
-
-        def signs_of(info):
-            if info["name"] not in signs:
-                co, ci, kh, kw = info["shape_oihw"]
-                b = lfsr.sign_bits(int(info["seed"]), co, kh * kw * ci).reshape(co, kh, kw, ci)
-                signs[info["name"]] = 1 - 2 * b.astype(np.int8)
-            return signs[info["name"]]
-
         seen: dict[str, np.ndarray] = {}
         calls = self.meta.get("conv_calls", [])
         for op in graph.walk():
@@ -57,17 +46,13 @@ class VerifyWeights:
             if not cands:
                 raise HfnError(where, f"no layer in the metadata has the weight shape {shape} "
                                "(OHWI)", "re-export the model with 'hfn-hls export'")
-            nz = w != 0
-            match = [l for l in cands if np.array_equal(signs_of(l)[nz], w[nz])]
+            match = [l for l in cands if _source(l).mismatch(l, w) is None]
             if len(match) > 1:  # possible only for (nearly) empty masks: use the call order
                 match = [l for l in match if l["name"] == expected] or match[:1]
             if not match:
                 ref = next((l for l in cands if l["name"] == expected), cands[0])
-                bad = int((signs_of(ref)[nz] != w[nz]).sum())
-                raise HfnError(f"{self.where} layer {ref['name']}",
-                               f"{bad} of {int(nz.sum())} non-zero weights do not match the "
-                               f"LFSR stream of seed 0x{int(ref['seed']):08x}",
-                               "the metadata seeds do not reproduce these weights; "
+                raise HfnError(f"{self.where} layer {ref['name']}", _source(ref).mismatch(ref, w),
+                               "the metadata does not reproduce these weights; "
                                "re-export from an hfn-hls checkpoint")
             info = match[0]
             name = info["name"]
@@ -79,10 +64,14 @@ class VerifyWeights:
                                    "fold iterations must share their weights")
                 continue
             seen[name] = w
-            graph.layers[name] = WeightLayer(name, shape, int(info["seed"]),
-                                             maskpack.pack(nz.astype(np.uint8)),
-                                             float(info["k"]))
+            src = _source(info)
+            graph.layers[name] = Layer(name, shape, src.name, src.params(info, w))
         return graph, False
+
+
+def _source(info: dict):
+    """The weight source of a metadata layer entry."""
+    return get_source(info.get("source", "hfn"))
 
 
 class DetectFolds:
