@@ -170,10 +170,20 @@ def _common_prefix(names: list[str]) -> str:
     return ".".join(out)
 
 
-def fold_groups(t: Trace) -> list[dict]:
+def _block_name(body: list[str], modules: dict) -> str:
+    """The innermost module holding all of ``body`` (containers such as ModuleList, which
+    are never called, do not count)."""
+    name = _common_prefix(body)
+    while name and isinstance(modules.get(name), (nn.ModuleList, nn.ModuleDict)):
+        name = name.rpartition(".")[0]
+    return name
+
+
+def fold_groups(t: Trace, modules: dict | None = None) -> list[dict]:
     """Fold groups: every folded ``ResidualBlock`` (marked), plus layers that are called
     more than once elsewhere, grouped by their repetition (``for _ in range(n):
-    x = block(x)``).  In order of first call."""
+    x = block(x)``), named after the module that holds them.  In order of first call."""
+    modules = modules or {}
     groups = [(f["pos"][0] if f["pos"] else 0, _fold_of_frame(f)) for f in t.folds]
     marked = {p for f in t.folds for p in f["pos"]}
     rest = [(p, n) for p, n in enumerate(t.calls) if p not in marked]
@@ -195,7 +205,7 @@ def fold_groups(t: Trace) -> list[dict]:
             raise HfnError(f"layer {name}", f"is called {n} times, but not as one block "
                            "repeated", "run a fold as a FoldedBlock, or as "
                            "'for _ in range(n): x = block(x)'")
-        groups.append((p, {"name": _common_prefix(body) or f"fold{len(groups)}",
+        groups.append((p, {"name": _block_name(body, modules) or f"fold{len(groups)}",
                            "iterations": n, "layers": body}))
         seen.update(body)
         i += n * len(body)
@@ -252,7 +262,7 @@ def hfn_metadata(model: nn.Module, input_shape=None) -> dict[str, dict]:
             "dataset": dataset, "model_seed": model_seeds[0], "act_bits": t.act_bits,
             "res_bits": t.res_bits, "k": ks.pop() if len(ks) == 1 else None, "gain": GAIN,
             "input_shape": [c, h, w], "classes": t.classes, "sign_source": "lfsr",
-            "layers": layers, "conv_calls": t.calls, "folds": fold_groups(t)}
+            "layers": layers, "conv_calls": t.calls, "folds": fold_groups(t, mods)}
     return {META_KEY: meta}
 
 

@@ -37,10 +37,11 @@ FORMAT = "hfn-checkpoint"
 def make_model(method, preset, config: dict, model_seed: int) -> nn.Module:
     """``method.build`` plus the attributes that checkpoints and export read."""
     model = method.build(preset, config, int(model_seed))
-    return _tag(model, method, preset, config, model_seed)
+    return tag_model(model, method, preset, config, model_seed)
 
 
-def _tag(model, method, preset, config, model_seed):
+def tag_model(model, method, preset, config, model_seed):
+    """Record on ``model`` what made it: its method and config, preset and model seed."""
     model.method_name, model.method_config = method.name, dict(config)
     model.preset, model.model_seed = preset, int(model_seed)
     return model
@@ -101,7 +102,7 @@ def load_checkpoint(run_dir: str | Path) -> nn.Module:
     model = method.restore(preset, config, state, str(path))
     model.load_state_dict(state["state_dict"])
     method.check_loaded(model, state, str(path))
-    return _tag(model, method, preset, config, state.get("model_seed", 0))
+    return tag_model(model, method, preset, config, state.get("model_seed", 0))
 
 
 # -- training ------------------------------------------------------------------------
@@ -243,7 +244,7 @@ def train(preset_name: str, run_dir: str | Path, *, method: str | None = None,
                 desc=meth.train_desc(p))
     model, extra = meth.after_training(model, config, trainer)
     train_seconds = trainer.seconds
-    _tag(model, meth, p, config, model_seed)
+    tag_model(model, meth, p, config, model_seed)
     meth.finish(model, config)
     metrics = {
         "method": meth.name, "preset": p.name, "dataset": p.dataset, "epochs": epochs,

@@ -89,6 +89,7 @@ class LayerFold(Method):
         for name, act in _acts(model):
             if name in modes and modes[name] != "learn":
                 act.set_mode(modes[name])
+        model.layerfold_prefold = fold.get("prefold_state_dict")
         return model
 
     # -- training -------------------------------------------------------------------
@@ -102,7 +103,9 @@ class LayerFold(Method):
         clip_alphas([a for _, a in _acts(model) if a.mode == "learn"])
 
     def after_training(self, model, config, trainer):
+        import copy
         before = trainer.evaluate(model)
+        prefold = copy.deepcopy(model.state_dict())
         convs_before = count_convs(model)
         alphas = {n: float(a.alpha.detach()) for n, a in _acts(model)}
         merged, dropped = fold_model(model, config)
@@ -114,6 +117,7 @@ class LayerFold(Method):
             trainer.fit(model, self, config, epochs=epochs, lr=lr,
                         weight_decay=trainer.weight_decay,
                         desc=f"fine-tune {model.preset.name}")
+        model.layerfold_prefold = prefold
         return model, {
             "test_accuracy_before_fold": before, "test_accuracy_folded": folded,
             "convs_before": convs_before, "convs_after": count_convs(model),
@@ -128,7 +132,8 @@ class LayerFold(Method):
     def checkpoint_state(self, model, config):
         merged = {b.plan.name: list(b.merged) for b in model.blocks if b.merged}
         return {"layerfold": {"merged": merged,
-                              "modes": {n: a.mode for n, a in _acts(model)}}}
+                              "modes": {n: a.mode for n, a in _acts(model)},
+                              "prefold_state_dict": getattr(model, "layerfold_prefold", None)}}
 
     def export_metadata(self, model, config):
         from ..export import model_metadata
@@ -137,6 +142,28 @@ class LayerFold(Method):
             "alphas": {n: float(a.alpha.detach()) for n, a in _acts(model)},
             "modes": {n: a.mode for n, a in _acts(model)},
             "merged": {b.plan.name: list(b.merged) for b in model.blocks if b.merged}})
+
+
+def load_prefold(run_dir):
+    """The network of a layerfold run as it was BEFORE folding (the pre-fold weights kept
+    in its checkpoint), every σ_α fixed as what it is: a ReLU (α = 0) or a LeakyReLU of
+    slope α — the same function, in ops a compiler reads.  For before/after figures
+    (scripts/bench_layerfold.py)."""
+    from ..errors import HfnError
+    from ..train import tag_model, load_checkpoint
+
+    folded = load_checkpoint(run_dir)
+    sd = getattr(folded, "layerfold_prefold", None)
+    if getattr(folded, "method_name", None) != METHOD.name or sd is None:
+        raise HfnError(str(run_dir), "is not a layerfold run with its pre-fold weights",
+                       "train one with 'hfn-hls train --method layerfold'")
+    config = folded.method_config
+    model = METHOD.build(folded.preset, config, folded.model_seed)
+    model.load_state_dict(sd)
+    for _, a in _acts(model):
+        a.set_mode("relu" if float(a.alpha.detach()) == 0.0 else "leaky")
+    model.eval()
+    return tag_model(model, METHOD, folded.preset, config, folded.model_seed)
 
 
 def _acts(model) -> list:
