@@ -35,8 +35,9 @@ def cycles(onnx_path: Path, prj: Path, lanes: str, n: int) -> tuple[float | None
     """(cycles per inference, note) from hfn-hls generate + sim, or (None, why not)."""
     r = cli("generate", onnx_path, "-o", prj, "--lanes", lanes, "--force")
     if r.returncode != 0:
-        return None, ("not measured: the stored-weight source is not available yet "
-                      f"(hfn-hls generate: {last_line(r.stderr)})")
+        why = last_line(r.stderr).replace("hfn-hls generate: error: ", "")
+        return None, ("not measured: the stored-weight source is not available yet; "
+                      f"hfn-hls generate says: {why}")
     r = cli("sim", prj.resolve(), "-n", n, "--json")
     if r.returncode not in (0, 1) or not r.stdout.strip().startswith("{"):
         return None, f"not measured: hfn-hls sim failed ({last_line(r.stderr)})"

@@ -211,3 +211,22 @@ def test_layerfold_has_no_untrained_form(tmp_path):
     rc, _, err = hfn("init", "--method", "layerfold", "--preset", "digits", "-o", tmp_path)
     assert rc == 2 and "Traceback" not in err and "hfn-hls train --method layerfold" in err
     assert get_method("layerfold").can_init is False
+
+
+def test_layerfold_through_the_python_api(tmp_path):
+    """``train(method="layerfold", ...)`` with the method's options as keywords."""
+    from hfn_hls.train import train
+
+    m = train("digits", tmp_path, method="layerfold", epochs=1, finetune_epochs=1,
+              threads=1, progress=False, weight_bits=6, **{"lambda": 0.5, "threshold": 0.8})
+    assert m["finetune_epochs"] == 1 and m["weight_bits"] == 6
+    assert m["lambda"] == 0.5 and m["threshold"] == 0.8
+    for key in ("test_accuracy", "test_accuracy_before_fold", "convs_before", "convs_after"):
+        assert key in m
+    state = torch.load(tmp_path / "model.pt", weights_only=False)
+    assert state["method"] == "layerfold" and state["method_config"]["weight_bits"] == 6
+    model = load_checkpoint(tmp_path)
+    assert count_convs(model) == m["convs_after"]
+    merged = {f"{b.plan.name}.acts.{j}" for b in model.blocks for j in b.merged}
+    assert merged == set(m["merged"])
+    assert all(m["alphas"][n] >= 0.8 for n in merged)

@@ -153,7 +153,7 @@ def _fold_of_frame(f: dict) -> dict:
     if not layers:
         raise HfnError(f"fold {f['name']}", "a folded block without generated layers",
                        "build its convs from HfnConv2d")
-    n, m = len(calls) // len(layers), len(layers)
+    n = len(calls) // len(layers)
     if calls != layers * n:
         raise HfnError(f"fold {f['name']}", "its layers are not called in one repeated order",
                        "a folded block runs the same convs in the same order each iteration")
@@ -187,6 +187,11 @@ def fold_groups(t: Trace, modules: dict | None = None) -> list[dict]:
     groups = [(f["pos"][0] if f["pos"] else 0, _fold_of_frame(f)) for f in t.folds]
     marked = {p for f in t.folds for p in f["pos"]}
     rest = [(p, n) for p, n in enumerate(t.calls) if p not in marked]
+    in_folds = {n for f in t.folds for n in f["calls"]}
+    for _, name in rest:
+        if name in in_folds:
+            raise HfnError(f"layer {name}", "is called inside a folded block and outside it",
+                           "give the folded block its own layers")
     count: dict[str, int] = {}
     for _, n in rest:
         count[n] = count.get(n, 0) + 1
