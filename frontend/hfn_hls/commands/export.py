@@ -1,8 +1,8 @@
-"""``hfn-hls export``: QONNX with the HFN metadata inside."""
+"""``hfn-hls export``: QONNX with the model's metadata inside (any training method)."""
 from __future__ import annotations
 
 NAME = "export"
-HELP = "export a run to QONNX (model.onnx) with the HFN metadata"
+HELP = "export a run to QONNX (model.onnx) with its metadata (HFN seeds, folds, method)"
 
 
 def add_arguments(p) -> None:
@@ -24,3 +24,4 @@ def run(args) -> int:
     export_model(model, out)
     print(f"wrote {out}")
     return 0
+

@@ -1,14 +1,29 @@
-"""PyTorch + Brevitas models: supermasked LFSR-weight layers and the folded ResNet builder.
+"""PyTorch + Brevitas models: supermasked LFSR-weight layers, stored-weight layers, residual
+blocks (folded or not) and the ResNet builder of the presets.
 
-``presets`` and ``plan`` need no torch; ``HfnResNet`` / ``build_model`` import it lazily.
+The public pieces for building an HFN of one's own (README, "Python API"):
+``SeedSource``, ``HfnConv2d``, ``ResidualBlock``, ``FoldedBlock``, ``input_quant``,
+``act_quant``, ``residual_quant`` (and ``stored_conv`` for stored-weight layers).
+
+``presets``, ``plan`` and ``seeds`` need no torch; the rest is imported lazily.
 """
 from .presets import PRESETS, get_preset
+from .seeds import LayerSeed, SeedSource
 
-__all__ = ["HfnResNet", "build_model", "PRESETS", "get_preset"]
+_LAZY = {
+    "HfnResNet": "resnet", "ResNet": "resnet", "build_model": "resnet",
+    "HfnConv2d": "supermask",
+    "ResidualBlock": "blocks", "FoldedBlock": "blocks", "hfn_conv": "blocks",
+    "stored_conv_factory": "blocks",
+    "input_quant": "quant", "act_quant": "quant", "residual_quant": "quant",
+    "signed_quant": "quant", "stored_conv": "quant",
+}
+
+__all__ = ["PRESETS", "get_preset", "LayerSeed", "SeedSource", *_LAZY]
 
 
 def __getattr__(name: str):
-    if name in ("HfnResNet", "build_model"):
-        from . import resnet
-        return getattr(resnet, name)
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(name)

@@ -1,102 +1,71 @@
-"""The folded ResNet builder (basic and bottleneck blocks) with Brevitas quantisation.
+"""The ResNet builder of the presets (basic and bottleneck blocks), Brevitas-quantised.
 
-A folded stage is one projection block with its own weights followed by ONE block whose
-convolutions run ``iterations`` times; each iteration has its own affine BatchNorm and
-its own quantisers ("unshared BN", as in the HFN reference), everything else is
-non-affine.  Both operands of every residual addition pass through one shared quantiser,
-so the sum is an integer addition in hardware.
+``ResNet`` takes a conv-layer factory (``models/blocks.py``), so one builder serves every
+training method; ``HfnResNet`` is the HFN network (LFSR x supermask layers, stages folded
+as the preset says, affine BatchNorm only inside folded blocks).  Other methods build a
+preset's stages unfolded (``folded=False``: every block has its own weights).
 """
 from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .. import lfsr
+from .blocks import ConvFactory, ResidualBlock, hfn_conv
 from .plan import BlockPlan, plan_blocks  # noqa: F401 (re-exported)
 from .presets import DATASETS, Preset
-from .quant import act_quant, input_quant, residual_quant
+from .quant import act_quant, input_quant
+from .seeds import SeedSource
 from .supermask import HfnConv2d
 
-
-class _SeedSource:
-    """Hands out layer seeds in construction order (= forward order)."""
-
-    def __init__(self, model_seed: int):
-        self.model_seed, self.index = model_seed, 0
-
-    def __call__(self) -> int:
-        s = lfsr.derive_seed(self.model_seed, self.index)
-        self.index += 1
-        return s
+_SeedSource = SeedSource   # the old private name
 
 
-class ResidualBlock(nn.Module):
-    """Basic (3x3, 3x3) or bottleneck (1x1, 3x3, 1x1) block, possibly iterated (folded)."""
+class ResNet(nn.Module):
+    """Input quantiser, stem, stages of residual blocks, global average pool, classifier
+    (a 1x1 conv without bias).
 
-    def __init__(self, plan: BlockPlan, kind: str, p: Preset, seeds: _SeedSource):
+    ``bn_affine(folded) -> bool`` says which BatchNorms learn γ, β (HFN: folded blocks
+    only; default: all); ``act`` / ``out_act`` make the block activations (default ReLU +
+    unsigned quantiser; the stem's is always that); ``merged[block name]`` lists the inner
+    activations Layer Folding removed in that block."""
+
+    def __init__(self, p: Preset, conv: ConvFactory, *, folded: bool = True,
+                 bn_affine: Callable[[bool], bool] = lambda folded: True,
+                 act: Callable[[], nn.Module] | None = None,
+                 out_act: Callable[[], nn.Module] | None = None,
+                 merged: dict[str, tuple[int, ...]] | None = None):
         super().__init__()
-        self.plan = plan
-        k = p.k
-        if kind == "basic":
-            specs = [(plan.in_ch, plan.out_ch, 3, plan.stride), (plan.out_ch, plan.out_ch, 3, 1)]
-        else:
-            specs = [(plan.in_ch, plan.mid_ch, 1, 1), (plan.mid_ch, plan.mid_ch, 3, plan.stride),
-                     (plan.mid_ch, plan.out_ch, 1, 1)]
-        self.convs = nn.ModuleList(HfnConv2d(i, o, kk, s, seed=seeds(), k=k)
-                                   for i, o, kk, s in specs)
-        self.shortcut = (HfnConv2d(plan.in_ch, plan.out_ch, 1, plan.stride, 0, seed=seeds(), k=k)
-                         if plan.projection else None)
-        n, affine = plan.iterations, plan.folded
-        self.iters = nn.ModuleList()
-        for _ in range(n):
-            it = nn.Module()
-            it.bns = nn.ModuleList(nn.BatchNorm2d(c.out_ch, affine=affine) for c in self.convs)
-            it.acts = nn.ModuleList(act_quant(p.act_bits) for _ in self.convs[:-1])
-            it.res_quant = residual_quant(p.res_bits)
-            it.shortcut_bn = (nn.BatchNorm2d(plan.out_ch, affine=affine)
-                              if self.shortcut is not None else None)
-            it.out_act = act_quant(p.act_bits)
-            self.iters.append(it)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for it in self.iters:
-            h = x
-            for conv, bn, act in zip(self.convs[:-1], it.bns, it.acts):
-                h = act(bn(conv(h)))
-            r = it.res_quant(it.bns[-1](self.convs[-1](h)))
-            if self.shortcut is not None:
-                sc = it.res_quant(it.shortcut_bn(self.shortcut(x)))
-            else:
-                sc = it.res_quant(x)
-            x = it.out_act(r + sc)
-        return x
-
-
-class HfnResNet(nn.Module):
-    """Input quantiser, stem, stages of residual blocks, global average pool, classifier."""
-
-    def __init__(self, p: Preset, model_seed: int = 2021):
-        super().__init__()
-        if not p.hfn:
-            raise ValueError("dense presets are for the memory report only")
-        self.preset, self.model_seed = p, int(model_seed)
+        self.preset = p
         in_ch, h, w, classes, stem = DATASETS[p.dataset]
         self.input_shape, self.classes = (in_ch, h, w), classes
-        seeds = _SeedSource(self.model_seed)
         self.input_quant = input_quant()
         if stem == "imagenet":
-            self.stem = HfnConv2d(in_ch, p.stem_width, 7, 2, 3, seed=seeds(), k=p.k)
+            self.stem = conv(in_ch, p.stem_width, 7, 2, 3)
         else:
-            self.stem = HfnConv2d(in_ch, p.stem_width, 3, 1, 1, seed=seeds(), k=p.k)
+            self.stem = conv(in_ch, p.stem_width, 3, 1, 1)
         self.maxpool = stem == "imagenet"
-        self.stem_bn = nn.BatchNorm2d(p.stem_width, affine=False)
+        self.stem_bn = nn.BatchNorm2d(p.stem_width, affine=bn_affine(False))
         self.stem_act = act_quant(p.act_bits)
-        self.plan = plan_blocks(p)
-        self.blocks = nn.ModuleList(ResidualBlock(b, p.block, p, seeds)
-                                    for stage in self.plan for b in stage)
+        self.plan = plan_blocks(p if folded else replace(p, folded=(False,) * len(p.folded)))
+        merged = merged or {}
+        blocks = []
+        for stage in self.plan:
+            for b in stage:
+                blk = ResidualBlock(b.in_ch, b.out_ch, b.stride, conv=conv,
+                                    iterations=b.iterations, folded=b.folded, kind=p.block,
+                                    mid_ch=b.mid_ch, projection=b.projection,
+                                    act_bits=p.act_bits, res_bits=p.res_bits, act=act,
+                                    out_act=out_act, bn_affine=bn_affine(b.folded),
+                                    merged=merged.get(b.name, ()), name=b.name)
+                blk.plan = b
+                blocks.append(blk)
+        self.blocks = nn.ModuleList(blocks)
         last = self.plan[-1][-1].out_ch
-        self.fc = HfnConv2d(last, classes, 1, 1, 0, seed=seeds(), k=p.k)
+        self.fc = conv(last, classes, 1, 1, 0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.input_quant(x)
@@ -110,7 +79,7 @@ class HfnResNet(nn.Module):
 
     # -- helpers ------------------------------------------------------------------
     def hfn_layers(self) -> list[tuple[str, HfnConv2d]]:
-        """Unique generated layers in forward (= seed) order."""
+        """Unique generated layers in construction (= seed) order."""
         return [(n, m) for n, m in self.named_modules() if isinstance(m, HfnConv2d)]
 
     def freeze(self) -> None:
@@ -120,6 +89,19 @@ class HfnResNet(nn.Module):
     def unfreeze(self) -> None:
         for _, m in self.hfn_layers():
             m.unfreeze()
+
+
+class HfnResNet(ResNet):
+    """The HFN network of a preset: generated layers seeded in forward order from
+    ``model_seed``, stages folded as the preset says, BN affine only in folded blocks."""
+
+    def __init__(self, p: Preset, model_seed: int = 2021):
+        if not p.hfn:
+            raise ValueError("dense presets are for the memory report only")
+        seeds = SeedSource(int(model_seed))
+        super().__init__(p, hfn_conv(seeds, p.k), folded=True,
+                         bn_affine=lambda folded: folded)
+        self.model_seed = int(model_seed)
 
 
 def build_model(p: Preset, model_seed: int = 2021) -> HfnResNet:

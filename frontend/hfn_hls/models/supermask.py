@@ -15,6 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .. import lfsr
+from .seeds import LayerSeed
 
 GAIN = math.sqrt(2.0)
 
@@ -44,7 +45,9 @@ class HfnConv2d(nn.Module):
     """A masked random conv layer (also the classifier, as a 1x1 conv without bias).
 
     ``signs`` is a buffer regenerated from ``seed``; only ``scores`` train.  After
-    ``freeze()`` the mask is fixed (export / inference).
+    ``freeze()`` the mask is fixed (export / inference).  Give ``seed`` from a
+    ``SeedSource`` (a ``LayerSeed``): export then knows the model seed and the layer's
+    index; a bare integer seed cannot be exported.
     """
 
     def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int = 1,
@@ -53,6 +56,8 @@ class HfnConv2d(nn.Module):
         self.in_ch, self.out_ch, self.kernel, self.stride = in_ch, out_ch, kernel, stride
         self.padding = kernel // 2 if padding is None else padding
         self.seed, self.k = int(seed), float(k)
+        self.seed_origin = ((seed.model_seed, seed.index) if isinstance(seed, LayerSeed)
+                            else None)
         self.fan_in = in_ch * kernel * kernel
         self.c = GAIN / math.sqrt(self.fan_in * self.k)
         signs = lfsr.layer_signs(self.seed, (out_ch, in_ch, kernel, kernel))
