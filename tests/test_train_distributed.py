@@ -5,8 +5,8 @@ statistics, quantiser scales), rank 0's checkpoint is that model, and it exports
 compiles to IR.
 
 Each rank's final state is observed by a test-only wrapper (written below, run by
-torchrun): it wraps ``hfn_hls.train.build_model`` to keep the model that ``train``
-builds (and trains in place), runs the ``train`` command, then writes a digest of the
+torchrun): it wraps ``hfn_hls.train.Trainer.fit`` to keep the model that ``train``
+trains (in place), runs the ``train`` command, then writes a digest of the
 model's state dict per rank.  train.py is not changed for this.
 """
 from __future__ import annotations
@@ -23,12 +23,11 @@ WRAPPER = textwrap.dedent('''
     from hfn_hls.cli import main
 
     built = []
-    _build = T.build_model
-    def keep(*a, **k):
-        m = _build(*a, **k)
-        built.append(m)
-        return m
-    T.build_model = keep
+    _fit = T.Trainer.fit
+    def keep(self, model, *a, **k):
+        built.append(model)
+        return _fit(self, model, *a, **k)
+    T.Trainer.fit = keep
 
     out, argv = sys.argv[1], sys.argv[2:]
     rc = main(argv)
