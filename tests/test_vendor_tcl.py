@@ -12,11 +12,13 @@ from hfn_hls.vendor import alveo, vivado_bd
 
 ZYNQ = [b for b in boards.available() if boards.load_board(b).flow == "zynq"]
 ALVEO = [b for b in boards.available() if boards.load_board(b).flow == "alveo"]
+OPEN = [b for b in boards.available() if boards.load_board(b).flow == "open"]
 
 
 def test_every_board_has_a_flow():
-    assert set(ZYNQ) | set(ALVEO) == set(boards.available())
+    assert set(ZYNQ) | set(ALVEO) | set(OPEN) == set(boards.available())
     assert {"pynq-z2", "zcu104", "zcu102", "kv260"} <= set(ZYNQ) and "alveo-u250" in ALVEO
+    assert {"ulx3s", "orangecrab"} <= set(OPEN)     # no vendor flow: docs/open-flow.md
 
 
 def _cells(tcl: str) -> dict[str, str]:

