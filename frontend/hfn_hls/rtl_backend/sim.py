@@ -232,5 +232,7 @@ def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
 
 
 def _lanes(desc: dict) -> int:
+    if desc.get("lanes_total"):
+        return int(desc["lanes_total"])
     p = desc.get("parameters", {})
     return p.get("P_OUT", 1) * p.get("P_IN", 1)

@@ -142,12 +142,17 @@ def _generators(d: Design, w) -> None:
         w("    wire _unused_sel = &{1'b0, w_sel};")
 
 
-def write_rtl(graph: Graph, board: Board | None, lanes: Lanes, out_dir: Path, *,
+def write_rtl(graph: Graph, board: Board | None, lanes, out_dir: Path, *,
               floor: dict | None = None) -> dict:
     """Write the RTL of ``graph`` into ``out_dir`` (replaced); returns its description.
 
-    ``floor`` (``design.common_floor``) makes several graphs' tops identical.
+    ``lanes``: a ``Lanes`` (the channel engine, P_OUT x P_IN) or a ``PixelConfig`` (the
+    pixel engine).  ``floor`` (``design.common_floor`` / the pixel design's ``params``)
+    makes several graphs' tops identical.
     """
+    from .pixel import PixelConfig
+    if isinstance(lanes, PixelConfig):
+        return _write_pixel(graph, board, lanes, Path(out_dir), floor)
     out_dir = Path(out_dir)
     d = compile_design(graph, lanes, floor)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -165,7 +170,9 @@ def write_rtl(graph: Graph, board: Board | None, lanes: Lanes, out_dir: Path, *,
             mems.append(f"{r.name}.mem")
         desc = {
             "top": TOP,
+            "engine": "channel",
             "lanes": str(lanes),
+            "lanes_total": lanes.total,
             "board": board.name if board is not None else None,
             "verilog": files,
             "mem": mems,
@@ -176,6 +183,48 @@ def write_rtl(graph: Graph, board: Board | None, lanes: Lanes, out_dir: Path, *,
             "engine_macs": d.stats["engine_macs"],
             "ideal_cycles": d.stats["ideal_cycles"],
             "passes": len(d.program.conv_passes()),
+        }
+        (tmp / "rtl.json").write_text(json.dumps(desc, indent=1, sort_keys=True) + "\n")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return desc
+
+
+def _write_pixel(graph: Graph, board: Board | None, cfg, out_dir: Path,
+                 floor: dict | None) -> dict:
+    from .pixel import writer as pw
+    from .pixel.schedule import compile_pixel
+    d = compile_pixel(graph, cfg, floor)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".rtl-", dir=out_dir.parent))
+    try:
+        files = []
+        for f in pw.LIBRARY:
+            shutil.copyfile(RTL_DIR / f, tmp / f)
+            files.append(f)
+        tops, mems = pw.write_files(d, tmp)
+        files += tops
+        desc = {
+            "top": TOP,
+            "engine": "pixel",
+            "lanes": str(cfg),
+            "lanes_total": cfg.lanes,
+            "config": cfg.to_dict(),
+            "board": board.name if board is not None else None,
+            "verilog": files,
+            "mem": mems,
+            "parameters": d.params,
+            "rom_bits": d.stats["rom_bits"],
+            "unique_weights": d.stats["unique_weights"],
+            "macs": d.stats["macs"],
+            "engine_macs": d.stats["engine_macs"],
+            "ideal_cycles": d.stats["dense_ideal_cycles"],
+            "dense_ideal_cycles": d.stats["dense_ideal_cycles"],
+            "passes": len(d.plans),
         }
         (tmp / "rtl.json").write_text(json.dumps(desc, indent=1, sort_keys=True) + "\n")
         if out_dir.exists():
