@@ -147,11 +147,13 @@ module hfn_pl_stream #(
         if (rst) begin
             ph <= 3'd0; running <= 1'b0; wt <= 2'd0; tile_pend <= 1'b0; ucnt <= 16'd0;
         end else if (pass_start) begin
-            ph <= 3'd1; st_addr <= c_stb[SAW-1:0]; running <= 1'b0; tile_pend <= 1'b0;
+            // a stream without channels in this pass stays idle (ph 0)
+            ph <= (nu == 16'd0) ? 3'd0 : 3'd1;
+            st_addr <= c_stb[SAW-1:0]; running <= 1'b0; tile_pend <= 1'b0;
             ucnt <= 16'd0; unext <= 16'd0; wt <= 2'd0; cur_last <= 1'b0;
         end else begin
             if (wt != 2'd0) wt <= wt - 1'b1;
-            if (tile_go) begin
+            if (tile_go && nu != 16'd0) begin
                 tile_pend <= 1'b1; nxt_region <= t_region; nxt_tq <= t_tq;
                 nxt_thu <= t_thu; nxt_xv <= t_xv; nxt_last <= t_last;
             end
@@ -394,8 +396,9 @@ module hfn_pl_stream #(
     wire [7:0] x0 = dxc * RS;
     wire dlast = dbusy && (dr + 8'd1 == x_thu[ds]) && (dxc + 8'd1 == dncx);
     assign drain_ok = !pend && (!dbusy || dlast);
-    localparam integer QD = (4 * NRSLOT < 8) ? 8 : 4 * NRSLOT;
-    localparam integer QAW = $clog2(QD);
+    // the write queue: a power of two (the pointers wrap), at least 4 units' sub-words
+    localparam integer QAW = $clog2((4 * NRSLOT < 8) ? 8 : 4 * NRSLOT);
+    localparam integer QD = 1 << QAW;
     reg [QAW:0] qres;                  // queue entries reserved by started drains
     wire [15:0] nsub = x_thu[ds] * ((x_xv[ds] + 8'd7) >> 3);
     wire q_room = c_out || ({{(16-QAW-1){1'b0}}, qres} + nsub <= QD);
