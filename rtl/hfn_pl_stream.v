@@ -141,6 +141,9 @@ module hfn_pl_stream #(
     // next tile (if the pass has one)
     wire has_next = (ucur + 16'd1 != nu) || !(newt ? nxt_last : cur_last);
     wire w_start = (ph == 3'd2 && wt == 2'd0) || (go && has_next);
+    // the unit two after the next one's index, modulo nu (nu = 1: the same unit again)
+    wire [15:0] u2a = (ucur + 16'd2 >= nu) ? ucur + 16'd2 - nu : ucur + 16'd2;
+    wire [15:0] u2 = (u2a >= nu) ? u2a - nu : u2a;
     reg loading;
     always @(posedge clk) begin
         loading <= 1'b0;
@@ -176,9 +179,8 @@ module hfn_pl_stream #(
                                   cur_region <= nxt_region; cur_last <= nxt_last;
                               end
                               if (has_next) begin
-                                  unext <= (ucur + 16'd2 >= nu) ? ucur + 16'd2 - nu : ucur + 16'd2;
-                                  st_addr <= c_stb[SAW-1:0] + ((ucur + 16'd2 >= nu) ? ucur + 16'd2 - nu
-                                                                             : ucur + 16'd2);
+                                  unext <= u2;
+                                  st_addr <= c_stb[SAW-1:0] + u2[SAW-1:0];
                               end
                           end
                       end
