@@ -225,6 +225,12 @@ def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
     out["build_dir"] = str(build_dir)
     if waves and (build_dir / "dump.vcd").is_file():
         out["waves"] = str(build_dir / "dump.vcd")
+    # dense ideal: MACs / lanes (the cycles with no skipping at full utilisation)
+    if desc.get("dense_ideal_cycles", desc.get("ideal_cycles")):
+        out["dense_ideal_cycles"] = int(desc.get("dense_ideal_cycles", desc.get("ideal_cycles")))
+        out["lanes_total"] = _lanes(desc)
+    if desc.get("model_cycles"):
+        out["model_cycles"] = desc["model_cycles"]
     if desc.get("ideal_cycles") and not pauses:
         out["ideal_cycles"] = desc["ideal_cycles"]
         out["utilisation"] = desc["ideal_cycles"] / out["cycles_per_inference"]

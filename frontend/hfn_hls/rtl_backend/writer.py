@@ -197,6 +197,7 @@ def write_rtl(graph: Graph, board: Board | None, lanes, out_dir: Path, *,
 def _write_pixel(graph: Graph, board: Board | None, cfg, out_dir: Path,
                  floor: dict | None) -> dict:
     from .pixel import writer as pw
+    from .pixel.cycles import model_cycles
     from .pixel.schedule import compile_pixel
     d = compile_pixel(graph, cfg, floor)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -224,6 +225,7 @@ def _write_pixel(graph: Graph, board: Board | None, cfg, out_dir: Path,
             "engine_macs": d.stats["engine_macs"],
             "ideal_cycles": d.stats["dense_ideal_cycles"],
             "dense_ideal_cycles": d.stats["dense_ideal_cycles"],
+            "model_cycles": model_cycles(d)["cycles_per_inference"],
             "passes": len(d.plans),
         }
         (tmp / "rtl.json").write_text(json.dumps(desc, indent=1, sort_keys=True) + "\n")

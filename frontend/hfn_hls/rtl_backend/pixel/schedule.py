@@ -215,17 +215,38 @@ def plan_passes(graph: Graph, prog: Program, cfg: PixelConfig, npl: int) -> list
     return out
 
 
-def route_classes(plans: list[PassPlan], cfg: PixelConfig) -> list[RouteClass]:
-    classes: list[RouteClass] = []
-    index: dict = {}
+def route_classes(plans: list[PassPlan], cfg: PixelConfig,
+                  base: list[RouteClass] | None = None) -> list[RouteClass]:
+    """The routing classes of ``plans`` (a pass's segments are consecutive classes);
+    ``base`` (a floor's classes) comes first, so that several graphs share one list."""
+    classes: list[RouteClass] = list(base or [])
     for pp in plans:
-        seq = tuple(RouteClass(pp.tiles.twd, pp.s, pp.pad, pp.wpri, pp.iw, g * cfg.p, pp.kh,
-                               pp.sr) for g in range(pp.tiles.nseg))
-        if seq not in index:
-            index[seq] = len(classes)
+        seq = [RouteClass(pp.tiles.twd, pp.s, pp.pad, pp.wpri, pp.iw, g * cfg.p, pp.kh,
+                          pp.sr) for g in range(pp.tiles.nseg)]
+        at = next((i for i in range(len(classes) - len(seq) + 1)
+                   if classes[i:i + len(seq)] == seq), None)
+        if at is None:
+            at = len(classes)
             classes.extend(seq)
-        pp.cls0 = index[seq]
+        pp.cls0 = at
     return classes
+
+
+def pixel_floor(designs: list["PixelDesign"]) -> dict:
+    """The smallest floor under which all ``designs`` (one configuration) get one
+    identical top: the largest parameters and ROM depths, the union of the routing
+    classes (pass the result as ``floor`` to ``compile_pixel`` / ``write_rtl``)."""
+    params: dict = {}
+    classes: list[RouteClass] = []
+    for d in designs:
+        for k, v in d.params.items():
+            params[k] = max(params.get(k, v), v)
+        classes = route_classes(d.plans, d.cfg, classes)
+    ns = {d.params["NS"] for d in designs} - {0}
+    if len(ns) > 1:
+        raise HfnError("pixel floor", f"the graphs need different walker leaps {sorted(ns)}",
+                       "give graphs whose stems have the same input channels")
+    return {"params": params, "depths": {}, "classes": classes}
 
 
 def stream_channels(co: int, s: int, cfg: PixelConfig) -> list[int]:
@@ -271,7 +292,7 @@ def compile_pixel(graph: Graph, cfg: PixelConfig, floor: dict | None = None) -> 
     if npl > 2:
         raise _refuse(graph.name, f"{in_bits}-bit inputs need {npl} planes of {xw} bits")
     plans = plan_passes(graph, prog, cfg, npl)
-    classes = route_classes(plans, cfg)
+    classes = route_classes(plans, cfg, (floor or {}).get("classes"))
     ns = next((pp.ci for pp in plans if pp.ci < 16 and pp.ci & (pp.ci - 1)), 0)
     ns = fp.get("NS", ns) or ns
 
