@@ -58,7 +58,7 @@ module hfn_pl_engine #(
     integer i;
     wire rst = !rst_n;
 
-    (* ram_style = "distributed" *) reg [16*NF-1:0] tbl [0:TD-1];
+    reg [16*NF-1:0] tbl [0:TD-1];          // a small ROM, read asynchronously (logic)
     initial $readmemh({PRE, "table.mem"}, tbl);
 
     // ================================================================ compute walker

@@ -14,7 +14,7 @@ from hfn_hls.rtl_backend import run_system_sim, write_rtl
 from hfn_hls.rtl_backend.pixel import PixelConfig, parse_pixel
 from hfn_hls.rtl_backend.pixel.cycles import model_cycles
 from hfn_hls.rtl_backend.pixel.schedule import (compile_pixel, decode_term_roms,
-                                                pixel_floor)
+                                                graphs_floor)
 from hfn_hls.weights import layer_weights
 
 SEEDS = [0, 1, 3, 4, 5, 6, 7, 8, 9, 10]    # seed 2 gives constant outputs (all 0)
@@ -63,7 +63,7 @@ def test_model_counts_kept_weights():
 def pixel_projects(tmp_path_factory):
     root = tmp_path_factory.mktemp("rtl_pixel")
     graphs = _graphs()
-    floor = pixel_floor([compile_pixel(g, CFG) for g in graphs])
+    floor = graphs_floor(graphs, CFG)
     prjs = []
     for i, g in enumerate(graphs):
         prj = root / f"prj{i}"

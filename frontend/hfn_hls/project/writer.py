@@ -102,12 +102,13 @@ def _tb_data(graph: Graph, inputs: np.ndarray, golden: np.ndarray) -> dict[str, 
 
 def generate(graph: Graph, board: Board, lanes: Lanes, out: str | Path, *,
              force: bool = False, inputs: np.ndarray | None = None,
-             vectors: int | None = None, rtl: bool = True) -> ProjectInfo:
+             vectors: int | None = None, rtl: bool = True, rtl_lanes=None) -> ProjectInfo:
     """Write the project folder ``out``; returns its description (project.json).
 
     ``inputs``: input codes for tb_data (default: ``vectors`` or 200 seeded random images);
     ``rtl=False`` leaves out the RTL (HLS-only projects, e.g. lane shapes the RTL engine
-    does not support)."""
+    does not support); ``rtl_lanes``: the RTL engine's parallelism if it differs from the
+    HLS lanes (a ``PixelConfig``: the pixel engine; rtl_backend/pixel/select.py)."""
     out = Path(out)
     _refuse_existing(out, force)
     if board.has_vendor_flow:
@@ -127,7 +128,7 @@ def generate(graph: Graph, board: Board, lanes: Lanes, out: str | Path, *,
         hls, files = write_hls(graph, board, lanes, tmp)
         rtl_desc = None
         if rtl:
-            rtl_desc = write_rtl(graph, board, lanes, tmp / "rtl")
+            rtl_desc = write_rtl(graph, board, rtl_lanes or lanes, tmp / "rtl")
             files += [f"rtl/{f}" for f in rtl_desc["verilog"] + rtl_desc["mem"] + ["rtl.json"]]
         # what belongs to the project as a whole
         golden = GoldenModel(graph).run(inputs)

@@ -228,6 +228,9 @@ def _write_pixel(graph: Graph, board: Board | None, cfg, out_dir: Path,
             "model_cycles": model_cycles(d)["cycles_per_inference"],
             "passes": len(d.plans),
         }
+        if board is not None:              # the resource model's prediction (synth compares)
+            from .pixel.resources import Analysis, estimate
+            desc["predicted"] = estimate(Analysis(graph), cfg).to_dict(board.clock_mhz)
         (tmp / "rtl.json").write_text(json.dumps(desc, indent=1, sort_keys=True) + "\n")
         if out_dir.exists():
             shutil.rmtree(out_dir)

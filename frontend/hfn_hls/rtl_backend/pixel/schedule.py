@@ -198,13 +198,19 @@ def _window_costs(mask: np.ndarray) -> np.ndarray:
     return np.maximum(m.reshape(co, kh, kw, nw, WIN).sum(-1), 1).sum(-1)
 
 
-def plan_passes(graph: Graph, prog: Program, cfg: PixelConfig, npl: int) -> list[PassPlan]:
+def plan_passes(graph: Graph, prog: Program, cfg: PixelConfig, npl: int,
+                masks: dict | None = None) -> list[PassPlan]:
+    """Per conv pass: geometry, tiles, per-channel unit costs (``masks``: a cache of the
+    layers' kept-weight masks, filled on the way)."""
+    masks = {} if masks is None else masks
     out = []
     for i, p in enumerate(prog.conv_passes()):
         w = p.window
         src_in = prog.buffer(p.src).role == "input"
         t = tiles_of(w.oh, w.ow, cfg)
-        mask = (layer_weights(graph.layers[p.layer], graph) != 0).astype(np.int64)
+        if p.layer not in masks:
+            masks[p.layer] = (layer_weights(graph.layers[p.layer], graph) != 0).astype(np.int64)
+        mask = masks[p.layer]
         pp = PassPlan(p, i, w.ih, w.iw, w.ci, w.oh, w.ow, w.co, w.kh, w.stride, w.pad,
                       npl if src_in else 1, t, (t.th - 1) * w.stride + w.kh,
                       ceil_div(w.iw, 8), ceil_div(w.ow, 8), ceil_div(w.ci, WIN),
@@ -247,6 +253,18 @@ def pixel_floor(designs: list["PixelDesign"]) -> dict:
         raise HfnError("pixel floor", f"the graphs need different walker leaps {sorted(ns)}",
                        "give graphs whose stems have the same input channels")
     return {"params": params, "depths": {}, "classes": classes}
+
+
+def graphs_floor(graphs: list[Graph], cfg: PixelConfig) -> dict:
+    """``pixel_floor`` of ``graphs`` compiled under it (a fixed point: a wider floor can
+    widen derived parameters)."""
+    floor = pixel_floor([compile_pixel(g, cfg) for g in graphs])
+    for _ in range(4):
+        nxt = pixel_floor([compile_pixel(g, cfg, floor) for g in graphs])
+        if nxt["params"] == floor["params"] and nxt["classes"] == floor["classes"]:
+            return floor
+        floor = nxt
+    return floor
 
 
 def stream_channels(co: int, s: int, cfg: PixelConfig) -> list[int]:
@@ -457,7 +475,8 @@ def compile_pixel(graph: Graph, cfg: PixelConfig, floor: dict | None = None) -> 
         TD=depth["table"], MD0=depth["term0"], MD1=depth["term1"], MD2=depth["term2"],
         SD=depth["state"], HD0=depth["thr0"], HD1=depth["thr1"], HD2=depth["thr2"])
     for k in list(params):
-        params[k] = max(params[k], fp.get(k, 0))
+        if k not in ("NPL", "NS"):          # exact values (planes follow the floor's XW)
+            params[k] = max(params[k], fp.get(k, 0))
     d = PixelDesign(cfg, prog, plans, classes, params, table, term, state, thr)
     d.stats = _stats(graph, prog, d)
     return d
