@@ -31,7 +31,7 @@ def run(args) -> int:
     from ..boards import load_board
     from ..errors import HfnError
     from ..lanes import parse_lanes
-    from ..atomic import check_destination
+    from ..atomic import check_destination, recover
     from ..project.schema import is_project
     from ..project.writer import PROJECT, generate, load_inputs
     from ._common import load_graph
@@ -42,8 +42,12 @@ def run(args) -> int:
                        "give a smaller positive count")
     board = load_board(args.board)
     lanes = parse_lanes(args.lanes)
-    # refused before the (slow) model is read; generate() checks again when it writes
-    check_destination(Path(args.output), args.force, is_project, PROJECT)
+    # leftovers of a killed run cleaned up, the destination refused before the (slow)
+    # model is read; generate() checks again when it writes
+    out = Path(args.output)
+    for n in recover(out) if out.parent.is_dir() else []:
+        print(f"note: {n}")
+    check_destination(out, args.force, is_project, PROJECT)
     graph = load_graph(args.model)
     inputs = load_inputs(Path(args.inputs), graph) if args.inputs else None
     if inputs is not None and args.vectors and args.vectors > len(inputs):

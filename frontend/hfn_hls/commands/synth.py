@@ -65,11 +65,11 @@ def run(args: argparse.Namespace) -> int:
         raise HfnError(str(rtl), "the project has no RTL",
                        "run 'hfn-hls generate' (it writes PRJ/rtl/) or give --rtl-dir")
     board = _board(prj, args.board)
-    reports = prj / "reports"
-    reports.mkdir(exist_ok=True)
     if args.freq is not None and (board.family != "ecp5" or not 0 < args.freq <= 5000):
         raise HfnError(f"--freq {args.freq:g}", "needs an ECP5 board and a positive frequency",
                        "drop --freq (Xilinx boards have no place and route here)")
+    reports = prj / "reports"
+    reports.mkdir(exist_ok=True)
     (reports / "synth_open.json").unlink(missing_ok=True)
     r = run_open_synth(rtl, board, log=reports / "yosys.log", out_dir=prj / "ecp5",
                        target_mhz=args.freq)

@@ -138,7 +138,7 @@ def check_graph(graph: Graph, where: str) -> Graph:
         try:
             src = get_source(lay.source)
         except HfnError as e:
-            raise _err(where, f"layer {key}", e.reason) from None
+            raise _err(where, f"layer {key}", f"source {lay.source!r}: {e.reason}") from None
         reason = src.validate_params(lay, graph)
         if reason:
             raise _err(where, f"layer {key}", reason)

@@ -182,6 +182,7 @@ def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
                            "regenerate the project with hfn-hls generate --force")
     if len(codes) < 1:
         raise HfnError(f"{prj_dir}", "no image to simulate", "give -n 1 or more")
+    desc = load_rtl_desc(rtl_dir)
     build_dir = make_safe_build_dir(Path(build_dir) if build_dir
                                     else prj_dir / "build" / "rtl_sim")
     with verilator_environment():
@@ -190,7 +191,6 @@ def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
     np.save(inputs, np.asarray(codes, dtype=np.int64))
     if result.exists():
         result.unlink()
-    desc = load_rtl_desc(rtl_dir)
     per = desc.get("engine_macs", 10**7) // max(1, _lanes(desc)) * 3 + 20000
     cfg = {"ir": str(ir.resolve()), "inputs": str(inputs.resolve()),
            "result": str(result.resolve()), "timeout_cycles": int(per * 2 + 100000)}
