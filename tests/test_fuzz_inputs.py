@@ -637,3 +637,81 @@ def test_one_line_from_a_real_process(work):
                        capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "layers[0]" in r.stderr
+
+
+# -- 10. SIGKILL at random points of generate --force ----------------------------------------
+
+def test_sigkill_during_generate_force_leaves_old_or_new(base, tmp_path):
+    """``generate --force`` over an existing project, killed (SIGKILL) at random points
+    of its run, a few times: the project folder is always the complete old or the
+    complete new one (no half, never missing); the next run removes what the killed
+    one left beside it and writes the new project."""
+    import random
+    import signal
+    import time
+
+    ir = base / "ir.json"                       # the digits IR: a run of about a second
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+
+    def gen(out: Path, vectors: int) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "hfn_hls.cli", "generate", str(ir),
+                                 "-o", str(out), "--vectors", str(vectors), "--force"],
+                                cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+
+    ref_old, ref_new = tmp_path / "ref_old", tmp_path / "ref_new"
+    for out, v in ((ref_old, 7), (ref_new, 60)):
+        assert gen(out, v).wait() == 0
+    old, new = tree(ref_old), tree(ref_new)
+    assert old != new
+    t0 = time.perf_counter()
+    assert gen(tmp_path / "timing", 60).wait() == 0
+    full = time.perf_counter() - t0
+    rng = random.Random(9)
+    prj = tmp_path / "prj"
+    seen = set()
+    for i in range(6):
+        if prj.exists():
+            shutil.rmtree(prj)
+        shutil.copytree(ref_old, prj)
+        p = gen(prj, 60)
+        time.sleep(rng.uniform(0.3, 1.1) * full)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        got = tree(prj)
+        assert got in (old, new), f"kill {i}: the project is neither the old nor the new one"
+        seen.add("new" if got == new else "old")
+        # the next run cleans up after the killed one and completes
+        r = gen(prj, 60)
+        assert r.wait() == 0, r.stderr.read()
+        assert tree(prj) == new and leftovers(tmp_path) == []
+    print("states after the kills:", sorted(seen))
+    assert seen, seen
+
+
+def test_swap_without_rename_exchange(work, monkeypatch):
+    """Where the atomic exchange is missing, the old project is renamed aside first: a
+    run that dies between the two renames leaves it there, and the next run puts it
+    back and says so (never a lost project)."""
+    from hfn_hls import atomic
+
+    want = tree(work / "prj")
+    monkeypatch.setattr(atomic, "_exchange", lambda a, b: False)
+    real_replace = atomic.replace_dir
+
+    def killed_between_renames(tmp, dest):        # what a SIGKILL there leaves behind
+        if dest.name == "prj":
+            os.rename(dest, dest.parent / f".{dest.name}.old{os.getpid()}")
+            raise KeyboardInterrupt
+        real_replace(tmp, dest)
+
+    monkeypatch.setattr(atomic, "replace_dir", killed_between_renames)
+    rc, out, err = run(["generate", work / "g.json", "-o", work / "prj", "--force",
+                        "--vectors", "4"])
+    assert rc == 130 and not (work / "prj").exists()
+    assert [p.name for p in work.iterdir() if p.name.startswith(".prj.old")]
+    monkeypatch.setattr(atomic, "replace_dir", real_replace)
+    monkeypatch.setattr(atomic, "_alive", lambda pid: False)   # as after a real death
+    rc, out, err = run(["generate", work / "g.json", "-o", work / "prj", "--vectors", "4"])
+    assert "restored" in out and rc == 2 and "--force" in err
+    assert tree(work / "prj") == want and leftovers(work) == []

@@ -144,7 +144,11 @@ def replace_dir(tmp: Path, dest: Path) -> None:
             return
         old = dest.parent / f".{dest.name}.old{os.getpid()}"
         os.rename(dest, old)
-        os.rename(tmp, dest)
+        try:
+            os.rename(tmp, dest)
+        except BaseException:
+            os.rename(old, dest)          # put the old one back (a kill: the next run does)
+            raise
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.rename(tmp, dest)
