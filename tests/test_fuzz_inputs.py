@@ -715,3 +715,23 @@ def test_swap_without_rename_exchange(work, monkeypatch):
     rc, out, err = run(["generate", work / "g.json", "-o", work / "prj", "--vectors", "4"])
     assert "restored" in out and rc == 2 and "--force" in err
     assert tree(work / "prj") == want and leftovers(work) == []
+
+
+def test_full_disk_while_writing(work, monkeypatch):
+    """ENOSPC in the middle of writing a project: one line naming the file, the old
+    project untouched, nothing left beside it."""
+    import errno
+    real = Path.write_text
+    count = []
+
+    def full(self, *a, **k):
+        count.append(self)
+        if len(count) == 5:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(Path, "write_text", full)
+    line = refused(["generate", work / "g.json", "-o", work / "prj", "--force",
+                    "--vectors", "4"], "No space left on device", "free some space",
+                   watch=[work])
+    assert ".prj.tmp" in line and leftovers(work) == []

@@ -21,6 +21,7 @@ PORTS = ["ap_clk", "ap_rst_n", "s_axis_TDATA", "s_axis_TVALID", "s_axis_TREADY",
          "s_axis_TKEEP", "s_axis_TSTRB", "s_axis_TLAST", "m_axis_TDATA", "m_axis_TVALID",
          "m_axis_TREADY", "m_axis_TKEEP", "m_axis_TSTRB", "m_axis_TLAST"]
 SOURCES = ("*.v", "*.sv")
+MAX_RANDOM_IMAGES = 10_000      # images of a folder without tb_data (no project.json)
 
 
 def rtl_sources(rtl_dir: Path) -> list[Path]:
@@ -168,6 +169,15 @@ def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
     if images is not None:
         codes = np.asarray(images)[:n]
         graph = Graph.load(ir)
+    elif not (prj_dir / "project.json").exists():
+        # a bare folder (ir.json + rtl/, e.g. written by write_rtl): no test vectors, so
+        # seeded random input codes, bounded
+        graph = Graph.load(ir)
+        if n > MAX_RANDOM_IMAGES:
+            raise HfnError(f"-n {n}", f"{prj_dir} has no tb_data (no project.json): at most "
+                           f"{MAX_RANDOM_IMAGES} random images", "give a smaller -n")
+        t = graph.input_tensor
+        codes = np.random.default_rng(0).integers(t.lo, t.hi + 1, (n, *t.shape))
     else:
         # the project's checked test vectors (a broken tb_data file is exit 2, never a
         # mismatch); -n is bounded by what exists
