@@ -12,7 +12,6 @@ traceback and fails the case); a few run as real processes.  One exported digits
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import io
 import json
