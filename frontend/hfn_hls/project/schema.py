@@ -74,7 +74,7 @@ class ProjectInfo:
     input: StreamIn
     output: StreamOut
     tb_vectors: int
-    vendor: Vendor
+    vendor: Vendor | None     # None: the board has no vendor flow (open flow, e.g. ECP5)
     hls: dict
     rtl: dict | None
     files: tuple[str, ...]
@@ -86,7 +86,7 @@ class ProjectInfo:
             "board": dict(self.board.data),
             "lanes": {"p_out": self.lanes.p_out, "p_in": self.lanes.p_in},
             "input": asdict(self.input), "output": asdict(self.output),
-            "tb_vectors": self.tb_vectors, "vendor": asdict(self.vendor),
+            "tb_vectors": self.tb_vectors, "vendor": asdict(self.vendor) if self.vendor else None,
             "hls": self.hls, "rtl": self.rtl, "files": sorted(self.files),
             "tools": self.tools,
         }
@@ -110,7 +110,8 @@ class ProjectInfo:
             input=StreamIn(doc.input.tensor, list(doc.input.shape), doc.input.tdata_bits),
             output=StreamOut(doc.output.tensor, doc.output.codes),
             tb_vectors=doc.tb_vectors,
-            vendor=Vendor(**{k: getattr(doc.vendor, k) for k in Vendor.__dataclass_fields__}),
+            vendor=None if doc.vendor is None else Vendor(
+                **{k: getattr(doc.vendor, k) for k in Vendor.__dataclass_fields__}),
             hls=d["hls"], rtl=d.get("rtl"), files=tuple(doc.files), tools=d.get("tools") or {})
 
 
@@ -157,7 +158,7 @@ class ProjectDoc(Doc):
     input: _In
     output: _Out
     tb_vectors: Annotated[int, Field(ge=1, le=1 << 24)]
-    vendor: _Vendor
+    vendor: _Vendor | None     # null: the board has no vendor flow (open flow)
     hls: dict[str, Any]
     rtl: Optional[dict[str, Any]] = None
     files: list[RelPath]
