@@ -30,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
         raise HfnError(str(prj), "no such project directory", "run 'hfn-hls generate' first")
     if args.n < 1:
         raise HfnError(f"-n {args.n}", "need at least one image", "give -n 1 or more")
+    from ..project import load
+    load(prj, check_files=False)  # the CLI simulates projects (their tb_data), not bare folders
     r = run_system_sim(prj, args.n, rtl_dir=args.rtl_dir, waves=args.waves)
     r.pop("outputs", None)        # the codes themselves: for tests, not for the report
     atomic.write_file(prj / "reports" / "rtl_sim.json",
