@@ -12,6 +12,7 @@ from .model import Graph
 from .passes.extract import ExtractIntegerGraph
 from .passes.ir_passes import DetectFolds, InferRanges, StripCallIndices, VerifyWeights
 from .passes.onnx_checks import CheckHfnMetadata, CheckSupportedOps
+from .passes.sanity import SANITY, CheckInputShape
 
 
 def load_onnx(path: str | Path):
@@ -46,8 +47,11 @@ def build_ir(path: str | Path) -> Graph:
     where = str(path)
     model = load_onnx(path)
     model = model.transform(CheckHfnMetadata(where))
-    meta = read_metadata(model.model)
+    meta = read_metadata(model.model, where)
     model = model.transform(CheckSupportedOps(where))
+    # numerical sanity (ir/passes/sanity.py), on the file as exported
+    for check in (*(c(where) for c in SANITY), CheckInputShape(where, meta)):
+        check.apply(model)
     try:
         model = cleanup(model)
     except HfnError:

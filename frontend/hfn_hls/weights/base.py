@@ -97,6 +97,13 @@ class WeightSource:
         """The reason a metadata layer entry ``info`` is inconsistent, or None."""
         return None
 
+    def validate_params(self, layer: "Layer", graph: "Graph | None") -> str | None:
+        """The reason an IR layer's ``params`` (from an IR JSON file, or built in Python)
+        are malformed for this source — a missing or mistyped key, a value out of range, a
+        size that does not fit ``layer.shape`` — or None.  Called by the IR loader before
+        anything else reads the params (``ir/schema.py``); every source implements it."""
+        raise NotImplementedError
+
     def integer_weights(self, w: np.ndarray) -> tuple[np.ndarray, float]:
         """ONNX float weights (OIHW) -> (integer weights OHWI, scale); ValueError with the
         reason if they are not of this source's form."""
