@@ -35,7 +35,7 @@ module hfn_pl_engine #(
     output wire                 m_last
 );
     // ---------------------------------------------------------------- table fields
-    localparam integer NF = 60;
+    localparam integer NF = 61;
     localparam integer F_TYPE = 0, F_ITERS = 1, F_FLAGS = 2, F_SRC = 3, F_DST = 4, F_RES = 5,
         F_IH = 6, F_CIF = 7, F_CI = 8, F_S = 9, F_PAD = 10, F_WPRI = 11, F_SR = 12,
         F_QCI = 13, F_TH = 14, F_NTR = 15, F_NSEG = 16, F_CLS0 = 17, F_DEPT = 18, F_KH = 19,
@@ -45,7 +45,8 @@ module hfn_pl_engine #(
         F_QR0 = 39, F_QRT = 40, F_TQR = 41,
         F_L1 = 42, F_OM1 = 43, F_PC1 = 44, F_WPC1 = 45, F_TB_1 = 46, F_TS1 = 47,
         F_LS = 48, F_OMS = 49, F_PCS = 50, F_WPCS = 51, F_TB_S = 52, F_TSS = 53,
-        F_L2 = 54, F_OM2 = 55, F_PC2 = 56, F_WPC2 = 57, F_TB_2 = 58, F_TS2 = 59;
+        F_L2 = 54, F_OM2 = 55, F_PC2 = 56, F_WPC2 = 57, F_TB_2 = 58, F_TS2 = 59,
+        F_FNS = 60;
     localparam integer FL_ADD = 0, FL_OUT = 1, FL_R1 = 2, FL_RS = 3, FL_R2 = 4,
         FL_PLANES = 5, FL_K1 = 6, FL_REL = 7;
     localparam [15:0] T_CONV = 16'd0, T_LOOP = 16'd1, T_ENDLOOP = 16'd2, T_END = 16'd3;
@@ -296,6 +297,13 @@ module hfn_pl_engine #(
     wire [S-1:0] wq_v, rq_v;
     wire [QW*S-1:0] wq_q, rq_q;
     wire [8*EC*S-1:0] wq_d;
+    wire [8*EC-1:0] wq_dw [0:S-1];             // the streams' queue heads as an array
+    genvar gs;
+    generate
+        for (gs = 0; gs < S; gs = gs + 1) begin : g_wqd
+            assign wq_dw[gs] = wq_d[8*EC*gs +: 8*EC];
+        end
+    endgenerate
     reg [S-1:0] wq_ack, rq_ack;
     reg [7:0] rr_ptr;
     integer j, cidx, si;
@@ -308,7 +316,7 @@ module hfn_pl_engine #(
                 si = (rr_ptr + j >= S) ? rr_ptr + j - S : rr_ptr + j;
                 if (!w_ok[cidx] && wq_v[si] && wq_q[QW*si +: LG] == cidx[LG-1:0]) begin
                     w_ok[cidx] = 1'b1; wq_ack[si] = 1'b1;
-                    wa[cidx] = wq_q[QW*si + LG +: CAW]; wd[cidx] = wq_d[8*EC*si +: 8*EC];
+                    wa[cidx] = wq_q[QW*si + LG +: CAW]; wd[cidx] = wq_dw[si];
                 end
             end
             for (j = 0; j < S; j = j + 1) begin
@@ -327,6 +335,7 @@ module hfn_pl_engine #(
     reg [S-1:0] rr_v;
     reg [8*EC*S-1:0] rr_d;
     wire [NCB*8*EC-1:0] resq = pbq[c_res];
+    integer j2, cidx2;
     always @(posedge clk) begin
         rr_ptr <= (rst || rr_ptr + 8'd1 >= S) ? 8'd0 : rr_ptr + 8'd1;
         r_ok1 <= rst ? {NCB{1'b0}} : r_ok;
@@ -334,11 +343,12 @@ module hfn_pl_engine #(
     end
     always @* begin
         rr_v = {S{1'b0}}; rr_d = {8*EC*S{1'b0}};
-        for (cidx = 0; cidx < NCB; cidx = cidx + 1)
-            if (r_ok1[cidx]) begin
-                rr_v[rsel1[cidx]] = 1'b1;
-                rr_d[8*EC*rsel1[cidx] +: 8*EC] = resq[cidx*8*EC +: 8*EC];
-            end
+        for (j2 = 0; j2 < S; j2 = j2 + 1)
+            for (cidx2 = 0; cidx2 < NCB; cidx2 = cidx2 + 1)
+                if (r_ok1[cidx2] && rsel1[cidx2] == j2) begin
+                    rr_v[j2] = 1'b1;
+                    rr_d[8*EC*j2 +: 8*EC] = resq[cidx2*8*EC +: 8*EC];
+                end
     end
 
     // ================================================================ fill
@@ -346,7 +356,7 @@ module hfn_pl_engine #(
         .AW(CAW), .C_TWD(C_TWD), .C_S(C_S), .C_PAD(C_PAD), .C_WPRI(C_WPRI), .C_IW(C_IW),
         .C_XOFF(C_XOFF), .C_KH(C_KH), .C_SR(C_SR)) u_fill (.clk(clk), .rst(rst),
         .start(f_start), .f_cif(`FF(F_CIF)), .f_ci(`FF(F_CI)), .f_plo(`FF(F_PLO)),
-        .f_qci(`FF(F_QCI)), .f_ns(`FF(F_SR) * `FF(F_WPRI)), .f_qrow(fqrow),
+        .f_qci(`FF(F_QCI)), .f_ns(`FF(F_FNS)), .f_qrow(fqrow),
         .f_kh(`FF(F_KH)[1:0]), .f_cls(`FF(F_CLS0)[7:0] + fseg[7:0]), .f_region(ftile[0]),
         .busy(fl_busy), .done(fl_done), .fc(fc), .fstep(fstep), .dep_ok(dep_ok),
         .rd_a(f_ra), .rd_en(f_ren), .rd_q(f_rq), .lb_we(lb_we), .lb_addr(lb_addr),
@@ -408,6 +418,12 @@ module hfn_pl_engine #(
     // ================================================================ streams
     wire [S-1:0] s_go = {S{tile_go}};
     wire [VWO*S-1:0] cls_q;
+    wire [VWO-1:0] cls_w [0:S-1];
+    generate
+        for (gs = 0; gs < S; gs = gs + 1) begin : g_clsw
+            assign cls_w[gs] = cls_q[VWO*gs +: VWO];
+        end
+    endgenerate
     reg [7:0] cls_sel;
     genvar si_g;
     generate
@@ -453,7 +469,7 @@ module hfn_pl_engine #(
     reg [15:0] ob_k, ob_m;
     assign out_busy = ob_busy || out_start;
     assign m_valid = ob_busy;
-    wire [VWO-1:0] ov = cls_q[VWO*ob_m +: VWO];
+    wire [VWO-1:0] ov = cls_w[ob_m];
     assign m_data = {{(32-VWO){ov[VWO-1]}}, ov};
     assign m_last = (ob_k + 16'd1 == CLASSES);
     always @(posedge clk) begin

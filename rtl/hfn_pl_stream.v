@@ -284,7 +284,16 @@ module hfn_pl_stream #(
     reg [QW-1:0] x_q [0:1];
     reg [7:0] x_thu [0:1], x_xv [0:1];
     reg [15:0] x_l [0:1];
-    wire [QW-1:0] qch_n = (ucur == 16'd0) ? IDX * c_qco : qch + S * c_qco;
+    // constant x variable by shift-add (no multiplier cell)
+    function [QW-1:0] mulk(input [QW-1:0] xm, input integer km);
+        integer bm;
+        begin
+            mulk = {QW{1'b0}};
+            for (bm = 0; bm < 16; bm = bm + 1)
+                if ((km >> bm) & 1) mulk = mulk + (xm << bm);
+        end
+    endfunction
+    wire [QW-1:0] qch_n = (ucur == 16'd0) ? mulk(c_qco, IDX) : qch + mulk(c_qco, S);
     wire [QW-1:0] tq_n = tstart ? nxt_tq : cur_tq;
     wire [7:0] thu_n = tstart ? nxt_thu : cur_thu;
     wire [7:0] xv_n = tstart ? nxt_xv : cur_xv;
@@ -402,7 +411,11 @@ module hfn_pl_stream #(
     localparam integer QAW = $clog2((4 * NRSLOT < 8) ? 8 : 4 * NRSLOT);
     localparam integer QD = 1 << QAW;
     reg [QAW:0] qres;                  // queue entries reserved by started drains
-    wire [15:0] nsub = x_thu[ds] * ((x_xv[ds] + 8'd7) >> 3);
+    wire [7:0] nw8 = (x_xv[ds] + 8'd7) >> 3;            // sub-words per row (<= 32)
+    wire [15:0] thu16 = {8'd0, x_thu[ds]};
+    wire [15:0] nsub = (nw8[0] ? thu16 : 16'd0) + (nw8[1] ? thu16 << 1 : 16'd0)
+                     + (nw8[2] ? thu16 << 2 : 16'd0) + (nw8[3] ? thu16 << 3 : 16'd0)
+                     + (nw8[4] ? thu16 << 4 : 16'd0) + (nw8[5] ? thu16 << 5 : 16'd0);
     wire q_room = c_out || ({{(16-QAW-1){1'b0}}, qres} + nsub <= QD);
     wire bank_ok = (!op_en[0] || loaded[0]) && (!op_en[1] || loaded[1])
                    && (!op_en[2] || loaded[2]);
@@ -454,6 +467,23 @@ module hfn_pl_stream #(
     reg [RS*VWL-1:0] a_sh, a_hs;
     reg [RS*EC-1:0] a_res;
     wire [8*EC-1:0] rword = rslot[(ds ? NRSLOT : 0) + dslot_row + {13'd0, x0[7:3]}];
+    // the drained group dm (RS shadows) and the residual codes at x0[2:0]: word arrays
+    // indexed by the counters (no multiplied bit offsets: plain multiplexers)
+    wire [RS*VWL-1:0] shg [0:ND-1];
+    wire [RS*VWL-1:0] hsg [0:ND-1];
+    wire [EC-1:0] rcode [0:7];
+    genvar gq;
+    generate
+        for (gq = 0; gq < ND; gq = gq + 1) begin : g_shg
+            assign shg[gq] = shadow[gq*RS*VWL +: RS*VWL];
+            assign hsg[gq] = hshadow[gq*RS*VWL +: RS*VWL];
+        end
+        for (gq = 0; gq < 8; gq = gq + 1) begin : g_rc
+            assign rcode[gq] = rword[gq*EC +: EC];
+        end
+    endgenerate
+    wire [RS*VWL-1:0] sh_sel = shg[dm[$clog2(ND > 1 ? ND : 2)-1:0]];
+    wire [RS*VWL-1:0] hs_sel = hsg[dm[$clog2(ND > 1 ? ND : 2)-1:0]];
     always @(posedge clk) begin
         a_v <= rst ? 1'b0 : dbusy;
         a_first <= dbusy && dr == 8'd0 && dxc == 8'd0;
@@ -462,11 +492,11 @@ module hfn_pl_stream #(
         a_px <= x0[2:0];
         a_q <= dq_row + {{(QW-5){1'b0}}, x0[7:3]};
         a_l <= x_l[ds];
+        a_sh <= sh_sel;
+        a_hs <= hs_sel;
         for (i = 0; i < RS; i = i + 1) begin
             a_ok[i] <= (x0 + i < x_xv[ds]);
-            a_sh[i*VWL +: VWL] <= shadow[(dm * RS + i) * VWL +: VWL];
-            a_hs[i*VWL +: VWL] <= hshadow[(dm * RS + i) * VWL +: VWL];
-            a_res[i*EC +: EC] <= rword[(x0[2:0] + i) * EC +: EC];
+            a_res[i*EC +: EC] <= rcode[(x0[2:0] + i) & 7];
         end
     end
     // b: v = sh - M * N (+ (hs - M * Nh) * 2^XW with two planes)
@@ -556,10 +586,17 @@ module hfn_pl_stream #(
     // ---------------------------------------------------------------- assembly + queue
     reg [8*EC-1:0] asm_r;
     reg [8*EC-1:0] asm_n;
+    wire [EC-1:0] y2c [0:RS-1];
+    generate
+        for (gq = 0; gq < RS; gq = gq + 1) begin : g_y2c
+            assign y2c[gq] = y2[gq*VW +: EC];
+        end
+    endgenerate
     always @* begin
         asm_n = (o_px == 3'd0) ? {8*EC{1'b0}} : asm_r;
-        for (i = 0; i < RS; i = i + 1)
-            if (o_ok[i]) asm_n[(o_px + i) * EC +: EC] = y2[i*VW +: EC];
+        for (i = 0; i < 8; i = i + 1)
+            if ((i[2:0] - o_px) < RS && o_ok[(i[2:0] - o_px) & (RS - 1)])
+                asm_n[i*EC +: EC] = y2c[(i[2:0] - o_px) & (RS - 1)];
     end
     wire push = v2 && o_end && !c_out;
     localparam integer QEW = 1 + QW + 8 * EC;

@@ -44,6 +44,7 @@ FIELDS = [
     "L1", "OM1", "PC1", "WPC1", "TB_1", "TS1",
     "LS", "OMS", "PCS", "WPCS", "TB_S", "TSS",
     "L2", "OM2", "PC2", "WPC2", "TB_2", "TS2",
+    "FNS",                # fill: row-buffer sub-words used (SR * WPRI)
 ]
 F = {n: i for i, n in enumerate(FIELDS)}
 T_CONV, T_LOOP, T_ENDLOOP, T_END = 0, 1, 2, 3
@@ -407,7 +408,7 @@ def compile_pixel(graph: Graph, cfg: PixelConfig, floor: dict | None = None) -> 
             LENQ=pp.q * pp.npl * pp.wpu, LENQ1=(pp.q + 1) * pp.npl * pp.wpu,
             OH=pp.oh, TWDR=t.twd // cfg.rs, LASTW=t.lastw, WPRO=pp.wpro,
             QCO=pp.oh * pp.wpro, TWD=t.twd, QR0=(-pp.pad * pp.wpri) & 0xFFFF,
-            QRT=t.th * pp.s * pp.wpri, TQR=t.th * pp.wpro)
+            QRT=t.th * pp.s * pp.wpri, TQR=t.th * pp.wpro, FNS=pp.sr * pp.wpri)
         for tag, r, op in (("1", p.r1, 0), ("S", p.rs, 1), ("2", p.r2, 2)):
             if r is None:
                 continue
