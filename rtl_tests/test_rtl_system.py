@@ -3,7 +3,6 @@ Verilator (cocotbext-axi AXI4-Stream source/sink), every output compared with th
 model.  One Verilator build per lane configuration serves all graphs of the test."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
