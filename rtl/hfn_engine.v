@@ -91,9 +91,9 @@ module hfn_engine #(
 
     `define HFN_F(i, w) tbl_q[32*(i) +: (w)]
     wire [1:0] f_type = `HFN_F(F_TYPE, 2);
-    wire [9:0] f_flags = `HFN_F(F_FLAGS, 10);  // 7:4 = weight source (w_sel)
+    wire [10:0] f_flags = `HFN_F(F_FLAGS, 11);  // 7:4 = weight source (w_sel)
     wire f_add = f_flags[0], f_out = f_flags[1], f_accall = f_flags[2], f_rel = f_flags[3];
-    wire f_pool = f_flags[8], f_bias = f_flags[9];
+    wire f_pool = f_flags[8], f_bias = f_flags[9], f_rsrc = f_flags[10];
     wire [CW-1:0] f_ih = `HFN_F(F_IH, CW), f_iw = `HFN_F(F_IW, CW), f_oh = `HFN_F(F_OH, CW),
         f_ow = `HFN_F(F_OW, CW), f_kh = `HFN_F(F_KH, CW), f_kw = `HFN_F(F_KW, CW),
         f_s = `HFN_F(F_S, CW), f_pad = `HFN_F(F_PAD, CW), f_nc = `HFN_F(F_NC, CW),
@@ -131,7 +131,12 @@ module hfn_engine #(
     wire pos_ok = !ih[CW-1] && (ih < f_ih) && !iw[CW-1] && (iw < f_iw);
     // a pool pass reads, at each kernel position, the word holding group g's channels
     wire [CW-1:0] rd_addr_c = a_kw + (f_pool ? (g >> $clog2(RATIO)) : c);
-    wire issue = (state == S_ISSUE);
+    // a pass whose residual lies in its source buffer (FLAGS bit 10) reads it through the
+    // source's port: the sequencer leaves a hole 3 cycles after each pixel's last chunk,
+    // the cycle of that pixel's residual read (vA)
+    reg [2:0] hole_sr;
+    wire hole = f_rsrc && hole_sr[2];
+    wire issue = (state == S_ISSUE) && !hole;
     wire i_first = chunk_first && (!f_accall || pix_first);
     wire i_last = chunk_last && (!f_accall || pix_last);
     wire [NW-1:0] i_n = c_last ? f_nlast : P_IN[NW-1:0];
@@ -144,6 +149,7 @@ module hfn_engine #(
 
     always @(posedge clk) begin
         out_start <= 1'b0;
+        hole_sr <= rst_n ? {hole_sr[1:0], issue && chunk_last} : 3'b000;
         if (!rst_n) begin
             state <= S_WAIT;
             tbl_addr <= {TBL_AW{1'b0}};
@@ -192,39 +198,41 @@ module hfn_engine #(
                     if (wcnt == TWO) state <= S_ISSUE;
                 end
                 S_ISSUE: begin
-                    m_cur <= m_cur + 1'b1;
-                    if (!c_last) begin
-                        c <= c + 1;
-                    end else begin
-                        c <= 0;
-                        if (!kw_last) begin
-                            kw <= kw + 1; a_kw <= a_kw + f_nc;
+                    if (!hole) begin   // a hole: the residual's read in the source buffer
+                        m_cur <= m_cur + 1'b1;
+                        if (!c_last) begin
+                            c <= c + 1;
                         end else begin
-                            kw <= 0;
-                            if (!kh_last) begin
-                                kh <= kh + 1; a_khrow <= a_khrow + f_rowstride;
-                                a_kw <= a_khrow + f_rowstride;
+                            c <= 0;
+                            if (!kw_last) begin
+                                kw <= kw + 1; a_kw <= a_kw + f_nc;
                             end else begin
-                                kh <= 0; m_cur <= m_gbase;
-                                if (!ow_last) begin
-                                    ow <= ow + 1; iw0 <= iw0 + f_s; dpix <= dpix + f_nco;
-                                    a_win <= a_win + f_stepow; a_khrow <= a_win + f_stepow;
-                                    a_kw <= a_win + f_stepow;
+                                kw <= 0;
+                                if (!kh_last) begin
+                                    kh <= kh + 1; a_khrow <= a_khrow + f_rowstride;
+                                    a_kw <= a_khrow + f_rowstride;
                                 end else begin
-                                    ow <= 0; iw0 <= -f_pad;
-                                    if (!oh_last) begin
-                                        oh <= oh + 1; ih0 <= ih0 + f_s; dpix <= dpix + f_nco;
-                                        a_row <= a_row + f_stepoh; a_win <= a_row + f_stepoh;
-                                        a_khrow <= a_row + f_stepoh; a_kw <= a_row + f_stepoh;
+                                    kh <= 0; m_cur <= m_gbase;
+                                    if (!ow_last) begin
+                                        ow <= ow + 1; iw0 <= iw0 + f_s; dpix <= dpix + f_nco;
+                                        a_win <= a_win + f_stepow; a_khrow <= a_win + f_stepow;
+                                        a_kw <= a_win + f_stepow;
                                     end else begin
-                                        oh <= 0; ih0 <= -f_pad; dpix <= 0;
-                                        a_row <= f_aorigin; a_win <= f_aorigin;
-                                        a_khrow <= f_aorigin; a_kw <= f_aorigin;
-                                        m_gbase <= m_gbase + f_kch;
-                                        m_cur <= m_gbase + f_kch;
-                                        w_group <= w_group + 1'b1;
-                                        g <= g + 1; wcnt <= 0;
-                                        state <= g_last ? S_DRAIN : S_WG;
+                                        ow <= 0; iw0 <= -f_pad;
+                                        if (!oh_last) begin
+                                            oh <= oh + 1; ih0 <= ih0 + f_s; dpix <= dpix + f_nco;
+                                            a_row <= a_row + f_stepoh; a_win <= a_row + f_stepoh;
+                                            a_khrow <= a_row + f_stepoh; a_kw <= a_row + f_stepoh;
+                                        end else begin
+                                            oh <= 0; ih0 <= -f_pad; dpix <= 0;
+                                            a_row <= f_aorigin; a_win <= f_aorigin;
+                                            a_khrow <= f_aorigin; a_kw <= f_aorigin;
+                                            m_gbase <= m_gbase + f_kch;
+                                            m_cur <= m_gbase + f_kch;
+                                            w_group <= w_group + 1'b1;
+                                            g <= g + 1; wcnt <= 0;
+                                            state <= g_last ? S_DRAIN : S_WG;
+                                        end
                                     end
                                 end
                             end
@@ -261,6 +269,7 @@ module hfn_engine #(
 
     // ---------------------------------------------------------------- buffers
     reg [CW-1:0] dstA;                 // stage A (accumulated pixel): residual address
+    reg vA;
     reg wr_v;
     /* verilator lint_off UNUSEDSIGNAL */   // CW-bit sequencer addresses, low bits used
     reg [CW-1:0] wr_addr;
@@ -274,7 +283,7 @@ module hfn_engine #(
             reg [P_IN*EW-1:0] mem [0:BUF_D-1];
             reg [P_IN*EW-1:0] q;
             /* verilator lint_off UNUSEDSIGNAL */
-            wire [CW-1:0] ra = (f_src == b) ? rd_addr_c : dstA;   // residual read
+            wire [CW-1:0] ra = (f_src == b && !(f_rsrc && vA)) ? rd_addr_c : dstA;   // residual
             /* verilator lint_on UNUSEDSIGNAL */
             always @(posedge clk) begin
                 q <= mem[ra[BUF_AW-1:0]];
@@ -352,7 +361,6 @@ module hfn_engine #(
 
     // ---------------------------------------------------------------- stage 3: accumulate
     reg [P_OUT*VW-1:0] acc, accA;
-    reg vA;
     reg [GW-1:0] gA;
     reg [P_OUT*VW-1:0] acc_n;
     reg signed [VW-1:0] pv, pa;

@@ -70,8 +70,6 @@ def check_program(graph: Graph, prog: Program) -> None:
             raise _refuse(p.name, "a convolution must be followed by exactly one requant")
         if p.acc_all:
             raise _refuse(p.name, "a global_sum + 1x1 conv pass must write the network output")
-        if p.res is not None and prog.buffer_of[p.res] == prog.buffer_of[p.src]:
-            raise _refuse(p.name, "residual and source share a buffer")
     last = prog.items[-1] if prog.items else None
     if not isinstance(last, ConvPass) or last.out != graph.output:
         raise HfnError(graph.name, "the last op is not a classifier conv",
@@ -243,6 +241,8 @@ def _pass_fields(graph: Graph, prog: Program, p, lanes: Lanes, gens: dict, sourc
                KCH=win.kh * win.kw * nc, ROWSTRIDE=win.iw * nc, STEPOW=win.stride * nc,
                STEPOH=win.stride * win.iw * nc, CBASE=cbase, GBASE=gbase, COUT=win.co,
                AORIGIN=(-win.pad * win.iw - win.pad) * nc)
+    if p.res is not None and prog.buffer_of[p.res] == prog.buffer_of[p.src]:
+        geo["FLAGS"] |= im.F_RSRC      # the residual is read through the source's port
     if p.bias is not None:
         geo["FLAGS"] |= im.F_BIAS
         geo["BBASE"] = len(bias)

@@ -16,8 +16,8 @@ FIELDS = ["TYPE", "ITERS", "SRC", "DST", "RES", "FLAGS", "IH", "IW", "OH", "OW",
           "KW", "S", "PAD", "NC", "NCO", "NLAST", "G", "KCH", "ROWSTRIDE", "STEPOW",
           "STEPOH", "CBASE", "GBASE", "COUT", "AORIGIN", "BBASE"]
 # FLAGS bits: 0 add, 1 output, 2 acc_all, 3 release the input buffer, 7:4 weight source
-# (w_sel), 8 max-pool pass, 9 bias
-F_POOL, F_BIAS = 1 << 8, 1 << 9
+# (w_sel), 8 max-pool pass, 9 bias, 10 the residual is in the source's buffer
+F_POOL, F_BIAS, F_RSRC = 1 << 8, 1 << 9, 1 << 10
 T_CONV, T_LOOP, T_ENDLOOP, T_END = 0, 1, 2, 3
 
 

@@ -1,0 +1,82 @@
+"""A Brevitas CNN written here with plain ``brevitas.nn`` layers (nothing of hfn-hls):
+8-bit unsigned input quantiser, a stem conv with per-output-channel float weight scales,
+a 2x2 max pool, a residual block (a 4-bit conv, an 8-bit conv with a float bias, one
+shared signed quantiser for both operands of the addition), a linear classifier on the
+flattened 4x4 map with an Int32-quantised bias.  Float (learned) scales everywhere, as
+Brevitas' defaults make them.  ``train_and_export`` trains it for a few seconds on
+digits and writes ``brevitas_export.export_qonnx`` output without any metadata."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import brevitas.nn as qnn
+import numpy as np
+import torch
+import torch.nn as nn
+from brevitas.quant import Int8WeightPerChannelFloat, Int32Bias, Uint8ActPerTensorFloat
+
+
+class DigitsCNN(nn.Module):
+    def __init__(self, width: int = 16):
+        super().__init__()
+        self.inp = qnn.QuantIdentity(act_quant=Uint8ActPerTensorFloat, return_quant_tensor=True)
+        self.stem = qnn.QuantConv2d(1, width, 3, padding=1, bias=False,
+                                    weight_quant=Int8WeightPerChannelFloat, weight_bit_width=6)
+        self.bn0 = nn.BatchNorm2d(width)
+        self.act0 = qnn.QuantReLU(bit_width=4, return_quant_tensor=True)
+        self.pool = nn.MaxPool2d(2)
+        self.conv1 = qnn.QuantConv2d(width, width, 3, padding=1, bias=False,
+                                     weight_bit_width=4)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.act1 = qnn.QuantReLU(bit_width=4, return_quant_tensor=True)
+        self.conv2 = qnn.QuantConv2d(width, width, 3, padding=1, bias=True, weight_bit_width=8)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.res = qnn.QuantIdentity(bit_width=6, return_quant_tensor=True)   # shared
+        self.act2 = qnn.QuantReLU(bit_width=4, return_quant_tensor=True)
+        self.fc = qnn.QuantLinear(width * 4 * 4, 10, bias=True, bias_quant=Int32Bias,
+                                  weight_bit_width=8)
+
+    def forward(self, x):
+        x = self.pool(self.act0(self.bn0(self.stem(self.inp(x)))))
+        y = self.act1(self.bn1(self.conv1(x)))
+        y = self.res(self.bn2(self.conv2(y)))
+        x = self.act2(y + self.res(x))
+        return self.fc(torch.flatten(x, 1))
+
+
+def train_and_export(out: Path, epochs: int = 4, seed: int = 0) -> tuple[Path, float]:
+    """Train on digits (Adam, a few seconds on one core) and export; (path, test accuracy
+    of the Brevitas model)."""
+    from brevitas.export import export_qonnx
+
+    from hfn_hls.data import load_dataset
+
+    torch.manual_seed(seed)
+    d = load_dataset("digits")
+    model = DigitsCNN()
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    x, y = torch.from_numpy(d.x_train), torch.from_numpy(d.y_train)
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        model.train()
+        for idx in torch.randperm(len(x), generator=g).split(64):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
+            opt.step()
+    model.eval()
+    with torch.no_grad():
+        acc = float((model(torch.from_numpy(d.x_test)).argmax(1).numpy() == d.y_test).mean())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        export_qonnx(model, args=torch.zeros(1, 1, 8, 8), export_path=str(out), dynamo=False)
+    return Path(out), acc
+
+
+def test_codes(graph) -> tuple[np.ndarray, np.ndarray]:
+    """(input codes NHWC, labels) of the digits test split at the model's input scale."""
+    from hfn_hls.data import load_dataset
+    from hfn_hls.golden import GoldenModel
+
+    d = load_dataset("digits")
+    return GoldenModel(graph).quantize_input(d.x_test.transpose(0, 2, 3, 1)), d.y_test
