@@ -23,10 +23,13 @@ module hfn_wgen_stored #(
     input  wire [NW-1:0]              n,
     input  wire [GAW-1:0]             group,
     /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */   // CAW fits the deepest generator ROM
     input  wire [CAW-1:0]             chunk,
+    /* verilator lint_on UNUSEDSIGNAL */
     output wire [P_OUT*P_IN*WB-1:0]   w
 );
-    hfn_rom #(.W(P_OUT*P_IN*WB), .D(CD), .AW(CAW), .FILE(FILE)) u_rom (
-        .clk(clk), .addr(chunk), .q(w));
+    localparam integer RAW = (CD > 1) ? $clog2(CD) : 1;   // this ROM's address width
+    hfn_rom #(.W(P_OUT*P_IN*WB), .D(CD), .AW(RAW), .FILE(FILE)) u_rom (
+        .clk(clk), .addr(chunk[RAW-1:0]), .q(w));
 endmodule
 `default_nettype wire

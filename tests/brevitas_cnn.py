@@ -80,3 +80,51 @@ def test_codes(graph) -> tuple[np.ndarray, np.ndarray]:
 
     d = load_dataset("digits")
     return GoldenModel(graph).quantize_input(d.x_test.transpose(0, 2, 3, 1)), d.y_test
+
+
+class MixedNet(nn.Module):
+    """A network that mixes weight sources: a stored stem (Brevitas QuantConv2d, 4-bit
+    fixed-point weights) and a stored classifier (QuantLinear, 6-bit) around a generated
+    body from the package's layers (a stride-2 projection block and one block folded twice,
+    LFSR x mask).  Exported with ``hfn_hls.export.export_model``: ``hfn`` metadata for the
+    generated layers, Quant-ed weights for the stored ones."""
+
+    def __init__(self, model_seed: int = 5, k: float = 0.5):
+        super().__init__()
+        from brevitas.quant import Int8WeightPerTensorFixedPoint
+
+        from hfn_hls.models import FoldedBlock, ResidualBlock, SeedSource, act_quant, \
+            input_quant
+
+        seeds = SeedSource(model_seed)
+        self.input_shape = (1, 8, 8)
+        self.quant_in = input_quant()
+        self.stem = qnn.QuantConv2d(1, 8, 3, padding=1, bias=False,
+                                    weight_quant=Int8WeightPerTensorFixedPoint,
+                                    weight_bit_width=4)
+        self.stem_bn = nn.BatchNorm2d(8)
+        self.stem_act = act_quant(4)
+        self.down = ResidualBlock(8, 16, stride=2, seeds=seeds, k=k, act_bits=4)
+        self.body = FoldedBlock(16, 2, seeds=seeds, k=k, act_bits=4)
+        self.head = qnn.QuantLinear(16, 10, bias=False,
+                                    weight_quant=Int8WeightPerTensorFixedPoint,
+                                    weight_bit_width=6)
+
+    def forward(self, x):
+        x = self.stem_act(self.stem_bn(self.stem(self.quant_in(x))))
+        x = self.body(self.down(x))
+        return self.head(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+def mixed_export(out: Path, seed: int = 0) -> Path:
+    """An untrained MixedNet with calibrated BatchNorm statistics, exported."""
+    from hfn_hls.export import export_model
+
+    torch.manual_seed(seed)
+    model = MixedNet()
+    gen = torch.Generator().manual_seed(seed)
+    model.train()
+    with torch.no_grad():
+        for _ in range(4):
+            model(torch.rand(16, 1, 8, 8, generator=gen))
+    return export_model(model.eval(), out)

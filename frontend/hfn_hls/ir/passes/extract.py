@@ -210,6 +210,8 @@ class ExtractIntegerGraph:
         fix = "end the network with the classifier (a conv or linear layer)"
         if isinstance(rep, Chain):
             for n in rep.nodes:
+                if n.op_type == "Identity":
+                    continue
                 c = self._scalar_const(n)
                 if n.op_type != "Mul" or c is None:
                     if n.op_type == "Add" and n.name.startswith("hfn_bias"):
@@ -580,23 +582,36 @@ class ExtractIntegerGraph:
                            {"kernel": k[0], "stride": s[0], "pad": p[0]}))
         self.reps[node.output[0]] = IntRep(out, rep.scale)
 
+    def _Transpose(self, node):
+        """Brevitas' QuantLinear on a float tensor: MatMul(x, Transpose(Quant(W)))."""
+        q = self.reps.get(node.input[0])
+        if not isinstance(q, QConst):
+            raise self._err(node, "transposing a feature map is not supported",
+                            "only a linear layer's weights may be transposed")
+        perm = _attr(node, "perm")
+        perm = list(perm) if perm is not None else list(range(q.values.ndim))[::-1]
+        qq = q.quant
+        self.reps[node.output[0]] = QConst(q.node, q.values.transpose(perm), WeightQuant(
+            np.asarray(qq.scale).transpose(perm), qq.bits, qq.signed, qq.narrow, qq.rounding))
+
     def _Flatten(self, node):
         rep = self._rep(node, node.input[0])
         if int(_attr(node, "axis", 1)) != 1:
             raise self._err(node, "only flattening to (N, features) is supported")
-        if isinstance(rep, Chain):
-            raise self._err(node, "flattening between a float op and its quantiser",
-                            "quantise before flattening")
-        self.reps[node.output[0]] = rep
+        self._pass_through(node, rep)
 
     def _Reshape(self, node):
         shape = self.model.get_tensor_shape(node.output[0])
         if shape is None or len(shape) != 2:
             raise self._err(node, f"a reshape to {shape}, not a flatten to (N, features)")
-        rep = self._rep(node, node.input[0])
+        self._pass_through(node, self._rep(node, node.input[0]))
+
+    def _pass_through(self, node, rep) -> None:
+        """A flatten keeps the values: the same rep (inside a float chain, an Identity)."""
         if isinstance(rep, Chain):
-            raise self._err(node, "reshaping between a float op and its quantiser",
-                            "quantise before flattening")
+            ident = helper.make_node("Identity", [node.input[0]], [node.output[0]],
+                                     name=f"hfn_flatten_{node.output[0]}")
+            rep = Chain(rep.src, rep.src_name, rep.nodes + [ident])
         self.reps[node.output[0]] = rep
 
 

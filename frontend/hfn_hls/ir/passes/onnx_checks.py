@@ -9,7 +9,7 @@ from ...metadata import META_FORMAT, read_metadata
 
 SUPPORTED_OPS = {"Quant", "Conv", "Gemm", "MatMul", "Mul", "BatchNormalization", "Relu",
                  "LeakyRelu", "Add", "GlobalAveragePool", "AveragePool", "MaxPool", "Flatten",
-                 "Reshape"}
+                 "Reshape", "Transpose"}   # Transpose: of a linear layer's quantised weights
 
 
 class CheckHfnMetadata(Transformation):
