@@ -338,3 +338,15 @@ def test_report_counts_stored_beside_generated_bits(brevitas_cnn, mixed_onnx):
     assert r["totals"]["generated_bits"] == sum(l["generated_bits"] for l in r["layers"])
     rc, out, _ = hfn("report", mixed_onnx)
     assert "stored bits" in out and "weights: generated" in out
+
+
+def test_ir_loader_asks_the_source_to_validate_its_params(tmp_path):
+    g = random_graph(0, stored=1.0)
+    name = next(iter(g.layers))
+    g.layers[name].params["weights"] = g.layers[name].params["weights"][:-4]
+    p = tmp_path / "ir.json"
+    g.save(p)
+    rc, _, err = hfn("generate", p, "-o", tmp_path / "prj")
+    assert rc == 2
+    line = one_line_error(err)
+    assert f"layer {name}" in line and "invalid stored params" in line, line
