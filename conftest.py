@@ -116,3 +116,9 @@ def dense_onnx(tmp_path_factory):
 def layerfold_onnx(tmp_path_factory):
     """(model.onnx, metrics): digits, --method layerfold, 3 + 1 epochs (convs merged)."""
     return _trained_onnx(tmp_path_factory, "layerfold", epochs=3, finetune_epochs=1)
+
+
+@pytest.fixture(scope="session")
+def ops_onnx(tmp_path_factory):
+    """Strided and 5x5 convs, LeakyReLU, AvgPool2d, Transpose + MatMul (no metadata)."""
+    return _user_models().ops_export(tmp_path_factory.mktemp("ops") / "ops.onnx")

@@ -54,6 +54,13 @@ def test_mixed_sources_rtl_bit_exact(tmp_path, mixed_onnx):
     assert "u_wgen_hfn" in top and "u_wgen_stored" in top and "(w_sel == 4'd0)" in top
 
 
+def test_rest_of_the_op_set_rtl_bit_exact(tmp_path, ops_onnx):
+    """Strided and 5x5 convolutions, LeakyReLU (in a requant), AvgPool2d + linear (the
+    acc_all classifier)."""
+    g = build_ir(ops_onnx)
+    simulate(g, tmp_path, np.random.default_rng(6).integers(0, 256, (8, 8, 8, 1)), "2x4")
+
+
 @pytest.mark.parametrize("method", ["dense", "layerfold"])
 def test_method_exports_rtl_bit_exact(tmp_path, request, method):
     """A dense preset and a layer-folded one (merged 7x7 and 5x5 convolutions; a merged

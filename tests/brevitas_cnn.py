@@ -128,3 +128,45 @@ def mixed_export(out: Path, seed: int = 0) -> Path:
         for _ in range(4):
             model(torch.rand(16, 1, 8, 8, generator=gen))
     return export_model(model.eval(), out)
+
+
+class OpsNet(nn.Module):
+    """Plain Brevitas layers for the rest of the op set: a strided 3x3 conv with a float
+    bias, LeakyReLU into a signed quantiser, a 5x5 conv (padding 2), AvgPool2d over the
+    whole map, and a QuantLinear on a float tensor (exported as Transpose + MatMul)."""
+
+    def __init__(self):
+        super().__init__()
+        self.inp = qnn.QuantIdentity(act_quant=Uint8ActPerTensorFloat)
+        self.c1 = qnn.QuantConv2d(1, 8, 3, stride=2, padding=1, bias=True, weight_bit_width=5)
+        self.b1 = nn.BatchNorm2d(8)
+        self.leaky = nn.LeakyReLU(0.125)
+        self.q1 = qnn.QuantIdentity(bit_width=5)
+        self.c2 = qnn.QuantConv2d(8, 12, 5, padding=2, bias=False, weight_bit_width=3)
+        self.b2 = nn.BatchNorm2d(12)
+        self.act = qnn.QuantReLU(bit_width=3)
+        self.pool = nn.AvgPool2d(4)
+        self.fc = qnn.QuantLinear(12, 10, bias=False, weight_bit_width=7)
+
+    def forward(self, x):
+        x = self.q1(self.leaky(self.b1(self.c1(self.inp(x)))))
+        x = self.pool(self.act(self.b2(self.c2(x))))
+        return self.fc(torch.flatten(x, 1))
+
+
+def ops_export(out: Path, seed: int = 0) -> Path:
+    """An untrained OpsNet with calibrated BatchNorm statistics, exported (no metadata)."""
+    from brevitas.export import export_qonnx
+
+    torch.manual_seed(seed)
+    model = OpsNet()
+    gen = torch.Generator().manual_seed(seed)
+    model.train()
+    with torch.no_grad():
+        for _ in range(4):
+            model(torch.rand(16, 1, 8, 8, generator=gen))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        export_qonnx(model.eval(), args=torch.zeros(1, 1, 8, 8), export_path=str(out),
+                     dynamo=False)
+    return Path(out)
