@@ -22,12 +22,17 @@ def run(args) -> int:
     g = load_graph(args.model)
     n_ops = sum(1 for _ in g.walk())
     folds = [f"{o.name} x{o.attrs['iterations']}" for o in g.ops if o.kind == "fold"]
+    by = {}
+    for layer in g.layers.values():
+        by[layer.source] = by.get(layer.source, 0) + 1
+    layers = ", ".join(f"{n} {src}" for src, n in sorted(by.items())) or "none"
     if Path(args.model).suffix == ".json":
-        checked = "IR JSON checked (schema, references, shapes, proven ranges)"
+        checked = "IR JSON checked (schema, references, shapes, params, proven ranges)"
     else:
-        checked = "weights verified against the model's weight sources"
-    print(f"{g.name}: {n_ops} ops, {len(g.layers)} generated layers, folds: "
-          f"{', '.join(folds) or 'none'}; {checked}")
+        checked = "weights verified against the model's weight sources" + (
+            " (generated: the LFSR and masks)" if "hfn" in by else "")
+    print(f"{g.name}: {n_ops} ops, layers: {layers}, folds: {', '.join(folds) or 'none'}; "
+          f"{checked}")
     if out:
         atomic.write_file(out, g.to_json())
         print(f"wrote {out}")

@@ -83,6 +83,8 @@ def top_verilog(d: Design) -> str:
     w("    wire [3*B*P_OUT*TAW-1:0] thr_addr;")
     w("    /* verilator lint_on UNUSEDSIGNAL */")
     w("    wire [3*B*P_OUT*(TW+1)-1:0] thr_q;")
+    w("    wire [BAW-1:0] b_addr;")
+    w("    wire [P_OUT*VW-1:0] b_q;")
     w("    wire m_last;")
     w("    assign m_axis_TLAST = m_last;")
     plist = ", ".join(f".{k}({k})" for k in p)
@@ -93,7 +95,7 @@ def top_verilog(d: Design) -> str:
     w("        .m_last(m_last), .tbl_addr(tbl_addr), .tbl_q(tbl_q),")
     w("        .w_issue(w_issue), .w_first(w_first), .w_n(w_n), .w_chunk(w_chunk),")
     w("        .w_group(w_group), .w_sel(w_sel), .w_q(w_q),")
-    w("        .thr_addr(thr_addr), .thr_q(thr_q));")
+    w("        .thr_addr(thr_addr), .thr_q(thr_q), .b_addr(b_addr), .b_q(b_q));")
     _generators(d, w)
 
     def rom(inst, r, aw, addr, q):
@@ -103,6 +105,12 @@ def top_verilog(d: Design) -> str:
 
     table = next(r for r in d.roms if r.kind == "table")
     rom(f"u_{table.name}", table, p["TBL_AW"], "tbl_addr", "tbl_q")
+    bias = next((r for r in d.roms if r.kind == "bias"), None)
+    if bias is not None:       # the conv passes' biases (engine: b_addr = BBASE + group)
+        rom("u_bias", bias, p["BAW"], "b_addr", "b_q")
+    else:
+        w("    assign b_q = {P_OUT*VW{1'b0}};")
+        w("    wire _unused_b = &{1'b0, b_addr};")
     for u in range(3):
         for s in range(b):
             for o in range(po):

@@ -7,10 +7,12 @@ compute nonsense or allocate absurd sizes:
 - ``CheckFiniteConstants``: every float initializer is finite (no NaN or Inf);
 - ``CheckQuantParams``: quantiser scales finite and > 0, zero points finite, bit widths
   integral and in ``QUANT_BITS`` (a requant keeps 2^b - 1 thresholds per channel: a
-  32-bit quantiser would mean a 32 GiB table), ``signed``/``narrow`` 0 or 1;
+  32-bit quantiser would mean a 32 GiB table), ``signed``/``narrow`` 0 or 1; the
+  quantiser of a Conv / Gemm bias (Brevitas ``Int32Bias``) may have up to
+  ``BIAS_BITS[1]`` bits (a bias is added to the accumulator, it makes no table);
 - ``CheckBatchNorm``: BatchNormalization parameters finite, variance >= 0, epsilon > 0;
 - ``CheckInputShape``: the graph input is (N, C, H, W) with (C, H, W) the metadata's
-  ``input_shape``.
+  ``input_shape`` (a model without metadata: any (N, C, H, W)).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from qonnx.transformation.base import Transformation
 from ...errors import HfnError
 
 QUANT_BITS = (1, 16)
+BIAS_BITS = (1, 32)
 FIX = "export the model again with 'hfn-hls export' (the file was edited or is broken)"
 
 
@@ -65,6 +68,8 @@ class CheckQuantParams(_Check):
     """Scales finite and > 0, zero points finite, bit widths integral and in range."""
 
     def apply(self, model: ModelWrapper):
+        biases = {n.input[2] for n in model.graph.node
+                  if n.op_type in ("Conv", "Gemm") and len(n.input) > 2}
         for n in model.graph.node:
             if n.op_type != "Quant" or len(n.input) < 4:
                 continue
@@ -79,7 +84,7 @@ class CheckQuantParams(_Check):
                 raise HfnError(where, f"zero point {_show(zp)} is not finite", FIX)
             if bw is not None:
                 b = np.asarray(bw, np.float64).reshape(-1)
-                lo, hi = QUANT_BITS
+                lo, hi = BIAS_BITS if n.output[0] in biases else QUANT_BITS
                 if b.size != 1 or not np.isfinite(b[0]) or b[0] != np.floor(b[0]):
                     raise HfnError(where, f"bit width {_show(b)} is not an integer", FIX)
                 if not lo <= b[0] <= hi:
@@ -121,7 +126,7 @@ class CheckBatchNorm(_Check):
 class CheckInputShape(_Check):
     """The graph input is (N, C, H, W) with (C, H, W) = the metadata's input_shape."""
 
-    def __init__(self, where: str, meta: dict):
+    def __init__(self, where: str, meta: dict | None):
         super().__init__(where)
         self.meta = meta
 
@@ -129,6 +134,12 @@ class CheckInputShape(_Check):
         name = model.graph.input[0].name
         dims = model.graph.input[0].type.tensor_type.shape.dim
         shape = [d.dim_value if d.HasField("dim_value") else None for d in dims]
+        if not (self.meta or {}).get("input_shape"):
+            if len(shape) != 4 or not all(isinstance(d, int) and d > 0 for d in shape[1:]):
+                raise HfnError(f"{self.where} input {name!r}", f"shape {shape} is not "
+                               "(N, C, H, W) with known C, H, W", "export the model with a "
+                               "fixed input shape (an image batch, NCHW)")
+            return model, False
         want = list(self.meta["input_shape"])
         if len(shape) != 4 or shape[1:] != want:
             raise HfnError(f"{self.where} input {name!r}", f"shape {shape} does not agree with "
