@@ -167,7 +167,15 @@ def check_pixel(graph: Graph, prog: Program) -> None:
     needs: square 1x1 or 3x3 kernels, unsigned conv inputs, ternary weights of a source
     with a pixel value port, a classifier output without requant)."""
     check_program(graph, prog)
+    for it in prog.items:
+        for p in (it.body if isinstance(it, Fold) else [it]):
+            if not isinstance(p, ConvPass):
+                raise _refuse(f"op {p.name}", f"a {type(p).__name__} (the pixel engine runs "
+                              "conv passes only; max pooling is the channel engine's)")
     for p in prog.conv_passes():
+        if getattr(p, "bias", None) is not None:
+            raise _refuse(f"op {p.name}", "a convolution with a bias (not in the pixel "
+                          "engine's drain yet)")
         w = p.window
         if (w.kh, w.kw) not in ((1, 1), (3, 3)):
             raise _refuse(f"op {p.name}", f"a {w.kh}x{w.kw} kernel (the pixel engine runs "
