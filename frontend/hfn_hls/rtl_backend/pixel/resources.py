@@ -29,15 +29,19 @@ from .config import PixelConfig
 from .cycles import model_cycles
 from .schedule import WIN, _xw, ceil_div, check_pixel, plan_passes
 
-# Yosys synth_xilinx (xc7), generated pixel designs: (graph, config) -> LUT, FF, BRAM18
-# (measured, scripts/bench_engine.py --calibrate); the model's constants are fitted to them.
+# Yosys 0.70 synth_xilinx (xc7, pynq-z2), generated pixel designs, measured on this
+# machine: (IR, configuration) -> LUT, FF, BRAM18, DSP.  The per-stream and fixed
+# constants below are fitted to the two digits points (S = 2 and 4 at P = 16); the
+# per-pixel-lane terms (LUT_P, FF_P) are the stream prototype's slope (engine13 notes).
 CALIBRATION = {
-    "digits-k0.5 P16S2R4": {"lut": None, "ff": None, "bram": None},
-    "digits-k0.5 P16S4R4": {"lut": None, "ff": None, "bram": None},
+    "digits-k0.5 P16S2R4": {"lut": 15626, "ff": 12083, "bram": 34, "dsp": 0},
+    "digits-k0.5 P16S4R4": {"lut": 27218, "ff": 21266, "bram": 48, "dsp": 0},
 }
-LUT_P, LUT_S, LUT_0 = 27.3, 900.0, 2500.0     # per pixel lane per stream, per stream, fixed
-FF_P, FF_S, FF_0 = 31.0, 700.0, 2000.0
-LUTRAM_BITS = 1024         # memories up to this size go to LUTs (Yosys' choice, measured)
+LUT_P, LUT_S, LUT_0 = 27.3, 5359.0, 4034.0    # per pixel lane per stream, per stream, fixed
+FF_P, FF_S, FF_0 = 31.0, 4095.0, 2900.0
+ROM_BRAM = 1 / 6          # Yosys packs the small per-stream ROMs: measured 7 BRAM18/stream
+BRAM_0 = 20               # fixed BRAM18 (digits)
+LUTRAM_BITS = 4096        # memories up to this size go to LUTs (Yosys' choice, measured)
 MARGIN = 0.8
 
 
@@ -127,33 +131,22 @@ def resources(a: Analysis, lite: Lite) -> dict:
         for op, r in enumerate((pp.p.r1, pp.p.rs, pp.p.r2)):
             if r is not None:
                 hd[op] += r.iterations * (qmax if r.per_channel else 1) * wpc
-    bram = lut = 0
-    for k in range(3):
-        b, l = _mem(WIN, max(md[k], 1), S)
-        bram, lut = bram + b, lut + l
-    b, l = _mem(32, max(sd, 1), S)
-    bram, lut = bram + b, lut + l
-    for k in range(3):
-        if hd[k]:
-            b, l = _mem(cfg.nt * a.tw + 1, hd[k], S)
-            bram, lut = bram + b, lut + l
-    # line buffers: S streams x 3 copies x P/8 BRAMs of 8 codes
+    # per stream: the line buffers (3 copies x P/8 BRAMs of 8 codes) and the ROMs
     max_region = max(pp.npl * pp.kh * pp.ci for pp in plans)
     lbd = max(1 << (2 * max_region - 1).bit_length(), 2)
-    b, l = _mem(8 * xw, lbd, S * 3 * (P // 8))
-    bram, lut = bram + b, lut + l
+    lb, _ = _mem(8 * xw, lbd, 3 * (P // 8))
+    roms = sum(_mem(WIN, max(md[k], 1))[0] for k in range(3)) + _mem(32, max(sd, 1))[0] \
+        + sum(_mem(cfg.nt * a.tw + 1, hd[k])[0] for k in range(3) if hd[k])
+    bram = S * (lb + ceil(roms * ROM_BRAM))
     # central buffers (work buffers x NCB columns) and the input buffer
     work = [b_ for b_ in a.prog.buffers if b_.role == "work"]
     g = a.graph
     sub = max([t_.shape[0] * ceil_div(t_.shape[1], 8) * t_.shape[2]
                for b_ in work for t_ in (g.tensors[n] for n in b_.tensors)] + [1])
     ec = max([b_.range.signed_bits for b_ in work] + [xw + 1])
-    b, l = _mem(8 * ec, ceil_div(sub, cfg.ncb), len(work) * cfg.ncb)
-    bram, lut = bram + b, lut + l
-    inp = g.input_tensor
-    in_sw = a.npl * inp.shape[2] * inp.shape[0] * ceil_div(inp.shape[1], 8)
-    b, l = _mem(8 * xw, ceil_div(in_sw, cfg.ncb), cfg.ncb)
-    bram, lut = bram + b, lut + l
+    central, _ = _mem(8 * ec, ceil_div(sub, cfg.ncb), len(work) * cfg.ncb)
+    bram += max(BRAM_0, central)
+    lut = 0
     logic = S * (LUT_P * P + LUT_S) + LUT_0
     ff = S * (FF_P * P + FF_S) + FF_0
     return {"lut": int(round(logic + lut)), "ff": int(round(ff)), "bram": int(bram),
