@@ -10,7 +10,8 @@ from ..errors import HfnError
 from ..metadata import read_metadata
 from .model import Graph
 from .passes.extract import ExtractIntegerGraph
-from .passes.ir_passes import DetectFolds, InferRanges, StripCallIndices, VerifyWeights
+from .passes.ir_passes import (CompactRequant, DetectFolds, InferRanges, StripCallIndices,
+                                VerifyWeights)
 from .passes.onnx_checks import CheckHfnMetadata, CheckSupportedOps
 
 
@@ -42,7 +43,8 @@ def cleanup(model):
 
 
 def build_ir(path: str | Path) -> Graph:
-    """The full pipeline: load, check, clean, extract, verify, fold, ranges."""
+    """The full pipeline: load, check, clean, extract, verify, fold, ranges, compact
+    requantisation."""
     where = str(path)
     model = load_onnx(path)
     model = model.transform(CheckHfnMetadata(where))
@@ -58,7 +60,7 @@ def build_ir(path: str | Path) -> Graph:
     flat = ExtractIntegerGraph(where, meta).apply(model)
     graph = flat.graph
     for p in (VerifyWeights(where, meta, flat.call_weights), DetectFolds(where, meta),
-              StripCallIndices(), InferRanges()):
+              StripCallIndices(), InferRanges(), CompactRequant()):
         graph, _ = p.apply(graph)
     graph.input_tensor.scale = flat.input_scale
     graph.meta = {
