@@ -70,7 +70,7 @@ class ProjectInfo:
     input: StreamIn
     output: StreamOut
     tb_vectors: int
-    vendor: Vendor
+    vendor: Vendor | None     # None: the board has no vendor flow (open flow, e.g. ECP5)
     hls: dict
     rtl: dict | None
     files: tuple[str, ...]
@@ -82,7 +82,7 @@ class ProjectInfo:
             "board": dict(self.board.data),
             "lanes": {"p_out": self.lanes.p_out, "p_in": self.lanes.p_in},
             "input": asdict(self.input), "output": asdict(self.output),
-            "tb_vectors": self.tb_vectors, "vendor": asdict(self.vendor),
+            "tb_vectors": self.tb_vectors, "vendor": asdict(self.vendor) if self.vendor else None,
             "hls": self.hls, "rtl": self.rtl, "files": sorted(self.files),
             "tools": self.tools,
         }
@@ -107,7 +107,8 @@ class ProjectInfo:
             return v
 
         lanes = get("lanes", dict)
-        inp, out, ven = get("input", dict), get("output", dict), get("vendor", dict)
+        inp, out = get("input", dict), get("output", dict)
+        ven = None if d.get("vendor", {}) is None else get("vendor", dict)
         rtl = d.get("rtl")
         if rtl is not None and not isinstance(rtl, dict):
             raise HfnError(where, "\"rtl\" is not an object", REGENERATE)
@@ -124,8 +125,9 @@ class ProjectInfo:
                                get("tdata_bits", int, inp)),
                 output=StreamOut(get("tensor", str, out), get("codes", int, out)),
                 tb_vectors=get("tb_vectors", int),
-                vendor=Vendor(**{k: (ven.get(k) if k == "vlnv" else get(k, str, ven))
-                                 for k in Vendor.__dataclass_fields__}),
+                vendor=None if ven is None else Vendor(
+                    **{k: (ven.get(k) if k == "vlnv" else get(k, str, ven))
+                       for k in Vendor.__dataclass_fields__}),
                 hls=get("hls", dict), rtl=rtl, files=tuple(files),
                 tools=d.get("tools") or {})
         except TypeError as e:            # e.g. a vendor key of the wrong kind

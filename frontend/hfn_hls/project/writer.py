@@ -110,7 +110,8 @@ def generate(graph: Graph, board: Board, lanes: Lanes, out: str | Path, *,
     does not support)."""
     out = Path(out)
     _refuse_existing(out, force)
-    toolflow.target(board)                       # an unknown flow is refused up front
+    if board.has_vendor_flow:
+        toolflow.target(board)                   # an unknown vendor flow is refused up front
     if inputs is None:
         inputs = default_inputs(graph, vectors or DEFAULT_VECTORS)
     elif vectors:
@@ -132,7 +133,8 @@ def generate(graph: Graph, board: Board, lanes: Lanes, out: str | Path, *,
         golden = GoldenModel(graph).run(inputs)
         own = _tb_data(graph, inputs, golden)
         own["ir.json"] = graph.to_json() + "\n"
-        own[toolflow.SCRIPT] = toolflow.build_prj_tcl(graph.name, board, LIB_DIR)
+        if board.has_vendor_flow:          # open-flow boards (ECP5) have no Vitis script
+            own[toolflow.SCRIPT] = toolflow.build_prj_tcl(graph.name, board, LIB_DIR)
         for rel, text in own.items():
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             (tmp / rel).write_text(text)
@@ -141,7 +143,8 @@ def generate(graph: Graph, board: Board, lanes: Lanes, out: str | Path, *,
             name=graph.name, top=toolflow.TOP, board=board, lanes=lanes,
             input=StreamIn(graph.input, list(t.shape), stream_format.in_width(t.shape[2])),
             output=StreamOut(graph.output, int(np.prod(graph.output_tensor.shape))),
-            tb_vectors=len(inputs), vendor=vendor_section(board), hls=hls, rtl=rtl_desc,
+            tb_vectors=len(inputs), vendor=vendor_section(board) if board.has_vendor_flow else None,
+            hls=hls, rtl=rtl_desc,
             files=tuple(sorted(files + list(own) + [FILE])), tools=_tool_versions())
         (tmp / FILE).write_text(info.dumps())
         # swap in: the old project (if any) is moved aside, the new one renamed in
