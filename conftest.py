@@ -62,3 +62,63 @@ def resnet20_ir(resnet20_onnx):
     from hfn_hls.ir.build import build_ir
 
     return build_ir(resnet20_onnx)
+
+
+# -- stored-weight models (issue 10): tests/brevitas_cnn.py ----------------------------------
+
+def _user_models():
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
+    import brevitas_cnn
+    return brevitas_cnn
+
+
+@pytest.fixture(scope="session")
+def brevitas_cnn(tmp_path_factory):
+    """(model.onnx, Brevitas test accuracy): the plain-Brevitas CNN, trained on digits for
+    a few seconds, exported with brevitas' export_qonnx (no hfn-hls metadata)."""
+    import torch
+
+    torch.set_num_threads(1)
+    return _user_models().train_and_export(tmp_path_factory.mktemp("bcnn") / "bcnn.onnx")
+
+
+@pytest.fixture(scope="session")
+def brevitas_cnn_ir(brevitas_cnn):
+    from hfn_hls.ir.build import build_ir
+
+    return build_ir(brevitas_cnn[0])
+
+
+@pytest.fixture(scope="session")
+def mixed_onnx(tmp_path_factory):
+    """A stored stem and classifier around a generated (hfn) body, exported by hfn-hls."""
+    return _user_models().mixed_export(tmp_path_factory.mktemp("mixed") / "mixed.onnx")
+
+
+def _trained_onnx(tmp_path_factory, method: str, **kw):
+    from hfn_hls.export import export_model
+    from hfn_hls.train import load_checkpoint, train
+
+    run = tmp_path_factory.mktemp(f"{method}_run")
+    metrics = train("digits", run, method=method, threads=1, progress=False, **kw)
+    return export_model(load_checkpoint(run), run / "model.onnx"), metrics
+
+
+@pytest.fixture(scope="session")
+def dense_onnx(tmp_path_factory):
+    """(model.onnx, metrics): digits, --method dense (8-bit stored weights), 2 epochs."""
+    return _trained_onnx(tmp_path_factory, "dense", epochs=2)
+
+
+@pytest.fixture(scope="session")
+def layerfold_onnx(tmp_path_factory):
+    """(model.onnx, metrics): digits, --method layerfold, 3 + 1 epochs (convs merged)."""
+    return _trained_onnx(tmp_path_factory, "layerfold", epochs=3, finetune_epochs=1)
+
+
+@pytest.fixture(scope="session")
+def ops_onnx(tmp_path_factory):
+    """Strided and 5x5 convs, LeakyReLU, AvgPool2d, Transpose + MatMul (no metadata)."""
+    return _user_models().ops_export(tmp_path_factory.mktemp("ops") / "ops.onnx")

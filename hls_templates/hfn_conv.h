@@ -186,6 +186,26 @@ residual_store<SUM, F1, FS, F2, TR, TO> store_residual(TO out[], const TR res[],
     return s;
 }
 
+// store(i, c, acc + bias[c]): a layer's per-channel bias (its weight source's), added to
+// the accumulator before the store: once per output pixel, once per channel for ACC_ALL
+// (the total).  acc_t holds the sum (ir/ranges.py::accumulator_range includes the bias).
+template <class S, class B>
+struct bias_store {
+    S s;
+    const B *bias;
+    template <class A>
+    void operator()(int i, int c, const A &acc) const {
+#pragma HLS INLINE
+        s(i, c, A(acc + bias[c]));
+    }
+};
+
+template <class S, class B>
+bias_store<S, B> with_bias(S s, const B bias[]) {
+    bias_store<S, B> r = {s, bias};
+    return r;
+}
+
 }  // namespace hfn
 
 #endif

@@ -10,8 +10,15 @@
 //   multiply; adder tree) -> accumulate -> residual read -> R1 (conv requant) |
 //   Rs (shortcut requant) -> add -> R2 (output requant) -> write back (fmap buffer or
 //   class outputs).
-// All ROMs (table, weight generators' ROMs, compact requant rows) are outside, in the
-// generated top, which also drives the requant units' constant exception entries.
+// A conv pass may add a per-channel bias (a stored layer's) into its accumulators: the
+// first chunk of an output pixel (of all pixels with acc_all) starts from the bias read
+// from the bias ROM (b_addr = BBASE + group, P_OUT values of VW bits) instead of 0.
+// A pool pass (FLAGS bit 8: max pooling) runs the same loops with one chunk per kernel
+// position: the chunk of P_IN channels holding the group's P_OUT channels; each output
+// lane keeps the maximum of its channel over the window's valid positions (padding
+// never wins) instead of a sum, and the requant units pass it through.
+// All ROMs (table, weight generators' ROMs, compact requant rows, bias) are outside, in
+// the generated top, which also drives the requant units' constant exception entries.
 `default_nettype none
 module hfn_engine #(
     parameter integer P_OUT = 4,
@@ -39,7 +46,9 @@ module hfn_engine #(
     parameter integer CAW = 8,         // weight chunk address width
     parameter integer GAW = 4,         // weight group address width
     parameter integer TBL_AW = 4,
-    parameter integer NF = 50,         // table fields (32 bits each)
+    parameter integer BAW = 1,         // bias ROM address width
+    parameter integer BIAS = 0,        // 1: the top holds a bias ROM (b_q), 0: b_q unused
+    parameter integer NF = 51,         // table fields (32 bits each)
     // requant unit u (0: R1, 1: Rs, 2: R2), docs/rtl.md: input width, fraction bits,
     // datapath, stored A and step widths, output width, exception entries per lane,
     // delta width, tie logic
@@ -77,7 +86,9 @@ module hfn_engine #(
     input  wire [P_OUT*P_IN*WB-1:0]    w_q,
     output wire [3*TAW-1:0]            rq_addr,   // requant ROMs: one address per unit
     input  wire [P_OUT*(Q0+Q1+Q2)-1:0] rq_q,      // unit 0's lanes, then 1's, then 2's
-    input  wire [P_OUT*(X0+X1+X2)-1:0] rq_exc     // constant exception entries, same order
+    input  wire [P_OUT*(X0+X1+X2)-1:0] rq_exc,    // constant exception entries, same order
+    output wire [BAW-1:0]              b_addr,    // bias ROM: BBASE + group
+    input  wire [P_OUT*VW-1:0]         b_q
 );
     // ---------------------------------------------------------------- table fields
     localparam integer F_TYPE = 0, F_ITERS = 1, F_SRC = 2, F_DST = 3, F_RES = 4,
@@ -85,7 +96,7 @@ module hfn_engine #(
         F_S = 12, F_PAD = 13, F_NC = 14, F_NCO = 15, F_NLAST = 16, F_G = 17,
         F_KCH = 18, F_ROWSTRIDE = 19, F_STEPOW = 20, F_STEPOH = 21, F_CBASE = 22,
         F_GBASE = 23, F_AORIGIN = 25,   // 24: output channels (informative)
-        NF0 = 26, UF = 8;               // per unit: EN PC TIE OUT_MIN OUT_MAX LEVELS BASE STRIDE
+        F_BBASE = 26, NF0 = 27, UF = 8;   // per unit: EN PC TIE OUT_MIN OUT_MAX LEVELS BASE STRIDE
     localparam [1:0] T_LOOP = 2'd1, T_ENDLOOP = 2'd2, T_END = 2'd3;   // 0: conv pass
     localparam integer DRAIN = 10 + 2 * (B + 2);
     localparam [CW-1:0] DRAIN_C = DRAIN[CW-1:0], TWO = 2;
@@ -93,8 +104,9 @@ module hfn_engine #(
 
     `define HFN_F(i, w) tbl_q[32*(i) +: (w)]
     wire [1:0] f_type = `HFN_F(F_TYPE, 2);
-    wire [7:0] f_flags = `HFN_F(F_FLAGS, 8);   // 7:4 = weight source (w_sel)
+    wire [10:0] f_flags = `HFN_F(F_FLAGS, 11);  // 7:4 = weight source (w_sel)
     wire f_add = f_flags[0], f_out = f_flags[1], f_accall = f_flags[2], f_rel = f_flags[3];
+    wire f_pool = f_flags[8], f_bias = f_flags[9], f_rsrc = f_flags[10];
     wire [CW-1:0] f_ih = `HFN_F(F_IH, CW), f_iw = `HFN_F(F_IW, CW), f_oh = `HFN_F(F_OH, CW),
         f_ow = `HFN_F(F_OW, CW), f_kh = `HFN_F(F_KH, CW), f_kw = `HFN_F(F_KW, CW),
         f_s = `HFN_F(F_S, CW), f_pad = `HFN_F(F_PAD, CW), f_nc = `HFN_F(F_NC, CW),
@@ -106,6 +118,7 @@ module hfn_engine #(
     wire [BI-1:0] f_src = `HFN_F(F_SRC, BI), f_dst = `HFN_F(F_DST, BI), f_res = `HFN_F(F_RES, BI);
     wire [CAW-1:0] f_cbase = `HFN_F(F_CBASE, CAW), f_kch = `HFN_F(F_KCH, CAW);
     wire [GAW-1:0] f_gbase = `HFN_F(F_GBASE, GAW);
+    wire [BAW-1:0] f_bbase = `HFN_F(F_BBASE, BAW);
 
     // ---------------------------------------------------------------- sequencer
     localparam [3:0] S_WAIT = 0, S_F0 = 1, S_F1 = 2, S_DEC = 3, S_SETUP = 4,
@@ -122,15 +135,21 @@ module hfn_engine #(
     reg [TAW-1:0] rq_base [0:2];
 
     wire chunk_first = (kh == 0) && (kw == 0) && (c == 0);
-    wire c_last = (c == f_nc - 1), kw_last = (kw == f_kw - 1), kh_last = (kh == f_kh - 1);
+    wire c_last = f_pool || (c == f_nc - 1), kw_last = (kw == f_kw - 1), kh_last = (kh == f_kh - 1);
     wire chunk_last = c_last && kw_last && kh_last;
     wire ow_last = (ow == f_ow - 1), oh_last = (oh == f_oh - 1);
     wire pix_first = (oh == 0) && (ow == 0), pix_last = ow_last && oh_last;
     wire g_last = (g == f_g - 1);
     wire [CW-1:0] ih = ih0 + kh, iw = iw0 + kw;
     wire pos_ok = !ih[CW-1] && (ih < f_ih) && !iw[CW-1] && (iw < f_iw);
-    wire [CW-1:0] rd_addr_c = a_kw + c;
-    wire issue = (state == S_ISSUE);
+    // a pool pass reads, at each kernel position, the word holding group g's channels
+    wire [CW-1:0] rd_addr_c = a_kw + (f_pool ? (g >> $clog2(RATIO)) : c);
+    // a pass whose residual lies in its source buffer (FLAGS bit 10) reads it through the
+    // source's port: the sequencer leaves a hole 3 cycles after each pixel's last chunk,
+    // the cycle of that pixel's residual read (vA)
+    reg [2:0] hole_sr;
+    wire hole = f_rsrc && hole_sr[2];
+    wire issue = (state == S_ISSUE) && !hole;
     wire i_first = chunk_first && (!f_accall || pix_first);
     wire i_last = chunk_last && (!f_accall || pix_last);
     wire [NW-1:0] i_n = c_last ? f_nlast : P_IN[NW-1:0];
@@ -139,10 +158,11 @@ module hfn_engine #(
     assign w_first = chunk_first;
     assign w_n = i_n;
     assign w_sel = f_flags[7:4];
-    integer r;
+    integer r, k;
 
     always @(posedge clk) begin
         out_start <= 1'b0;
+        hole_sr <= rst_n ? {hole_sr[1:0], issue && chunk_last} : 3'b000;
         if (!rst_n) begin
             state <= S_WAIT;
             tbl_addr <= {TBL_AW{1'b0}};
@@ -191,39 +211,41 @@ module hfn_engine #(
                     if (wcnt == TWO) state <= S_ISSUE;
                 end
                 S_ISSUE: begin
-                    m_cur <= m_cur + 1'b1;
-                    if (!c_last) begin
-                        c <= c + 1;
-                    end else begin
-                        c <= 0;
-                        if (!kw_last) begin
-                            kw <= kw + 1; a_kw <= a_kw + f_nc;
+                    if (!hole) begin   // a hole: the residual's read in the source buffer
+                        m_cur <= m_cur + 1'b1;
+                        if (!c_last) begin
+                            c <= c + 1;
                         end else begin
-                            kw <= 0;
-                            if (!kh_last) begin
-                                kh <= kh + 1; a_khrow <= a_khrow + f_rowstride;
-                                a_kw <= a_khrow + f_rowstride;
+                            c <= 0;
+                            if (!kw_last) begin
+                                kw <= kw + 1; a_kw <= a_kw + f_nc;
                             end else begin
-                                kh <= 0; m_cur <= m_gbase;
-                                if (!ow_last) begin
-                                    ow <= ow + 1; iw0 <= iw0 + f_s; dpix <= dpix + f_nco;
-                                    a_win <= a_win + f_stepow; a_khrow <= a_win + f_stepow;
-                                    a_kw <= a_win + f_stepow;
+                                kw <= 0;
+                                if (!kh_last) begin
+                                    kh <= kh + 1; a_khrow <= a_khrow + f_rowstride;
+                                    a_kw <= a_khrow + f_rowstride;
                                 end else begin
-                                    ow <= 0; iw0 <= -f_pad;
-                                    if (!oh_last) begin
-                                        oh <= oh + 1; ih0 <= ih0 + f_s; dpix <= dpix + f_nco;
-                                        a_row <= a_row + f_stepoh; a_win <= a_row + f_stepoh;
-                                        a_khrow <= a_row + f_stepoh; a_kw <= a_row + f_stepoh;
+                                    kh <= 0; m_cur <= m_gbase;
+                                    if (!ow_last) begin
+                                        ow <= ow + 1; iw0 <= iw0 + f_s; dpix <= dpix + f_nco;
+                                        a_win <= a_win + f_stepow; a_khrow <= a_win + f_stepow;
+                                        a_kw <= a_win + f_stepow;
                                     end else begin
-                                        oh <= 0; ih0 <= -f_pad; dpix <= 0;
-                                        a_row <= f_aorigin; a_win <= f_aorigin;
-                                        a_khrow <= f_aorigin; a_kw <= f_aorigin;
-                                        m_gbase <= m_gbase + f_kch;
-                                        m_cur <= m_gbase + f_kch;
-                                        w_group <= w_group + 1'b1;
-                                        g <= g + 1; wcnt <= 0;
-                                        state <= g_last ? S_DRAIN : S_WG;
+                                        ow <= 0; iw0 <= -f_pad;
+                                        if (!oh_last) begin
+                                            oh <= oh + 1; ih0 <= ih0 + f_s; dpix <= dpix + f_nco;
+                                            a_row <= a_row + f_stepoh; a_win <= a_row + f_stepoh;
+                                            a_khrow <= a_row + f_stepoh; a_kw <= a_row + f_stepoh;
+                                        end else begin
+                                            oh <= 0; ih0 <= -f_pad; dpix <= 0;
+                                            a_row <= f_aorigin; a_win <= f_aorigin;
+                                            a_khrow <= f_aorigin; a_kw <= f_aorigin;
+                                            m_gbase <= m_gbase + f_kch;
+                                            m_cur <= m_gbase + f_kch;
+                                            w_group <= w_group + 1'b1;
+                                            g <= g + 1; wcnt <= 0;
+                                            state <= g_last ? S_DRAIN : S_WG;
+                                        end
                                     end
                                 end
                             end
@@ -246,6 +268,11 @@ module hfn_engine #(
     // ---------------------------------------------------------------- stage 1: reads
     reg v1, first1, last1, pos1;
     reg [GW-1:0] g1;
+    // the bias of group g1's lanes, valid in stage 2 (the cycle of first2)
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [BAW+GW-1:0] b_sum = {{GW{1'b0}}, f_bbase} + {{BAW{1'b0}}, g1};
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign b_addr = b_sum[BAW-1:0];
     reg [CW-1:0] dst1;
     genvar b;
     always @(posedge clk) begin
@@ -255,6 +282,7 @@ module hfn_engine #(
 
     // ---------------------------------------------------------------- buffers
     reg [CW-1:0] dstA;                 // stage A (accumulated pixel): residual address
+    reg vA;
     reg wr_v;
     /* verilator lint_off UNUSEDSIGNAL */   // CW-bit sequencer addresses, low bits used
     reg [CW-1:0] wr_addr;
@@ -268,7 +296,7 @@ module hfn_engine #(
             reg [P_IN*EW-1:0] mem [0:BUF_D-1];
             reg [P_IN*EW-1:0] q;
             /* verilator lint_off UNUSEDSIGNAL */
-            wire [CW-1:0] ra = (f_src == b) ? rd_addr_c : dstA;   // residual read
+            wire [CW-1:0] ra = (f_src == b && !(f_rsrc && vA)) ? rd_addr_c : dstA;   // residual
             /* verilator lint_on UNUSEDSIGNAL */
             always @(posedge clk) begin
                 q <= mem[ra[BUF_AW-1:0]];
@@ -331,22 +359,36 @@ module hfn_engine #(
     wire [P_OUT*SW-1:0] sum2;
     hfn_lanes #(.P_OUT(P_OUT), .P_IN(P_IN), .EW(EW), .WB(WB), .SW(SW)) u_lanes (
         .clk(clk), .x(x1), .w(w_q), .sum(sum2));
-    reg v2, first2, last2;
+    reg v2, first2, last2, pos2;
     reg [GW-1:0] g2;
     reg [CW-1:0] dst2;
+    reg [P_OUT*EW-1:0] px2;              // pool: group g1's P_OUT elements of the word
     always @(posedge clk) begin
         v2 <= rst_n && v1; first2 <= first1; last2 <= last1; g2 <= g1; dst2 <= dst1;
+        pos2 <= pos1;
+        px2 <= {P_OUT*EW{1'b0}};
+        for (k = 0; k < RATIO; k = k + 1)
+            if (k == ({{(32-GW){1'b0}}, g1} % RATIO))
+                px2 <= src_q[k*P_OUT*EW +: P_OUT*EW];
     end
 
     // ---------------------------------------------------------------- stage 3: accumulate
     reg [P_OUT*VW-1:0] acc, accA;
-    reg vA;
     reg [GW-1:0] gA;
     reg [P_OUT*VW-1:0] acc_n;
+    reg signed [VW-1:0] pv, pa;
+    wire [P_OUT*VW-1:0] bias2 = (f_bias && BIAS != 0) ? b_q : {P_OUT*VW{1'b0}};
+    localparam [VW-1:0] VMIN = {1'b1, {(VW-1){1'b0}}};
     always @* begin
-        for (r = 0; r < P_OUT; r = r + 1)
-            acc_n[r*VW +: VW] = (first2 ? {VW{1'b0}} : acc[r*VW +: VW])
-                + {{(VW-SW){sum2[r*SW + SW - 1]}}, sum2[r*SW +: SW]};
+        for (r = 0; r < P_OUT; r = r + 1) begin
+            pv = pos2 ? {{(VW-EW){px2[r*EW + EW - 1]}}, px2[r*EW +: EW]} : VMIN;
+            pa = first2 ? VMIN : acc[r*VW +: VW];
+            if (f_pool)                  // max pooling: padded positions never win
+                acc_n[r*VW +: VW] = (pv > pa) ? pv : pa;
+            else
+                acc_n[r*VW +: VW] = (first2 ? bias2[r*VW +: VW] : acc[r*VW +: VW])
+                    + {{(VW-SW){sum2[r*SW + SW - 1]}}, sum2[r*SW +: SW]};
+        end
     end
     always @(posedge clk) begin
         if (v2) acc <= acc_n;
@@ -365,7 +407,7 @@ module hfn_engine #(
     wire [P_IN*EW-1:0] res_q = rdq[f_res];
     // lanes of group g sit at elements (g % RATIO)*P_OUT + o of a word
     reg [P_OUT*VW-1:0] resB;
-    integer k, rr;        // loop variables of this block only (a shared one infers a latch)
+    integer rr;           // this block's own loop variable (a shared one infers a latch)
     always @* begin
         resB = {P_OUT*VW{1'b0}};
         for (k = 0; k < RATIO; k = k + 1)

@@ -20,6 +20,25 @@ module hfn_lanes #(
     generate
         for (o = 0; o < P_OUT; o = o + 1) begin : g_lane
             reg signed [SW-1:0] t [0:2*P_IN-2];   // heap-ordered adder tree
+            // WB > 2: one EW x WB multiplier per lane (operands at their own widths), the
+            // product in SW bits (it fits: |x * w| <= 2^(EW-1) * max|w| <= 2^(SW-1))
+            wire [P_IN*SW-1:0] prods;
+            genvar j;
+            for (j = 0; j < P_IN; j = j + 1) begin : g_mul
+                if (WB == 2) begin : g_none
+                    assign prods[j*SW +: SW] = {SW{1'b0}};
+                end else begin : g_mult
+                    /* verilator lint_off UNUSEDSIGNAL */   // top bits when SW < EW + WB
+                    wire signed [EW+WB-1:0] p = $signed(x[j*EW +: EW])
+                                              * $signed(w[(o*P_IN + j)*WB +: WB]);
+                    /* verilator lint_on UNUSEDSIGNAL */
+                    if (SW > EW + WB) begin : g_ext
+                        assign prods[j*SW +: SW] = {{(SW-EW-WB){p[EW+WB-1]}}, p};
+                    end else begin : g_fit
+                        assign prods[j*SW +: SW] = p[SW-1:0];
+                    end
+                end
+            end
             integer i;
             always @* begin
                 for (i = 0; i < P_IN; i = i + 1) begin
@@ -31,9 +50,7 @@ module hfn_lanes #(
                         else
                             t[P_IN - 1 + i] = {{(SW-EW){x[i*EW + EW - 1]}}, x[i*EW +: EW]};
                     end else begin : multiply
-                        t[P_IN - 1 + i] = $signed({{(SW-EW){x[i*EW + EW - 1]}}, x[i*EW +: EW]})
-                            * $signed({{(SW-WB){w[(o*P_IN + i + 1)*WB - 1]}},
-                                       w[(o*P_IN + i)*WB +: WB]});
+                        t[P_IN - 1 + i] = prods[i*SW +: SW];
                     end
                 end
                 for (i = P_IN - 2; i >= 0; i = i - 1)

@@ -29,16 +29,21 @@ module hfn_wgen_hfn #(
     input  wire                       issue,
     input  wire                       first,
     input  wire [NW-1:0]              n,
+    /* verilator lint_off UNUSEDSIGNAL */   // CAW / GAW fit the deepest generator ROM
     input  wire [CAW-1:0]             chunk,
     input  wire [GAW-1:0]             group,
+    /* verilator lint_on UNUSEDSIGNAL */
     output wire [P_OUT*P_IN*2-1:0]    w
 );
     wire [P_OUT*P_IN-1:0] mask_q;
     wire [32*P_OUT-1:0] st_q;
-    hfn_rom #(.W(P_OUT*P_IN), .D(CD), .AW(CAW), .FILE(MASK_FILE)) u_mask (
-        .clk(clk), .addr(chunk), .q(mask_q));
-    hfn_rom #(.W(32*P_OUT), .D(GD), .AW(GAW), .FILE(STATE_FILE)) u_state (
-        .clk(clk), .addr(group), .q(st_q));
+    // each ROM takes the address bits it needs (CAW / GAW fit the deepest generator ROM
+    // of a design that mixes sources)
+    localparam integer MAW = (CD > 1) ? $clog2(CD) : 1, SAW = (GD > 1) ? $clog2(GD) : 1;
+    hfn_rom #(.W(P_OUT*P_IN), .D(CD), .AW(MAW), .FILE(MASK_FILE)) u_mask (
+        .clk(clk), .addr(chunk[MAW-1:0]), .q(mask_q));
+    hfn_rom #(.W(32*P_OUT), .D(GD), .AW(SAW), .FILE(STATE_FILE)) u_state (
+        .clk(clk), .addr(group[SAW-1:0]), .q(st_q));
     reg [P_OUT*P_IN-1:0] sign;
     reg [31:0] lfsr [0:P_OUT-1];
     genvar o, k;

@@ -1,7 +1,8 @@
 """cocotb unit tests of the RTL library blocks against Python: the LFSR leap network
 (shared vectors test_vectors/lfsr.json), the ``hfn`` weight generator against the layer's
-weights and the lane array (ternary and multiplying).  Driven by test_rtl_units.py (one
-Verilator build for all); the requant unit: cocotb_requant.py."""
+weights, the ``stored`` weight generator against its layer's weights and the lane array
+(ternary and multiplying).  Driven by test_rtl_units.py (one Verilator build for all); the
+requant unit: cocotb_requant.py."""
 from __future__ import annotations
 
 import json
@@ -55,14 +56,12 @@ def _unpack(raw: int, width: int, n: int) -> list[int]:
     return out
 
 
-@cocotb.test()
-async def weight_generator(dut):
-    """The hfn generator's port contract: for every group and two output pixels, each
-    issued chunk gives, one cycle later, the layer's weights (o, i) as 2-bit two's
-    complement values (0 for padding lanes)."""
+async def _generator(dut, out, wb: int, wc: dict) -> None:
+    """A weight generator's port contract: for every group and two output pixels, each
+    issued chunk gives, one cycle later on ``out``, the layer's weights (o, i) as WB-bit
+    two's complement values (0 for padding lanes)."""
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     po, pi = CFG["p_out"], CFG["p_in"]
-    wc = CFG["weights"]
     dut.gen_issue.value = 0
     dut.gen_first.value = 0
     checked = 0
@@ -76,7 +75,7 @@ async def weight_generator(dut):
             for idx, c in enumerate(chunks):
                 await FallingEdge(dut.clk)
                 if idx:
-                    got = _unpack(int(dut.gen_w.value), 2, po * pi)
+                    got = _unpack(int(out.value), wb, po * pi)
                     assert got == [v for row in chunks[idx - 1]["w"] for v in row], \
                         (g, pixel, idx)
                     checked += 1
@@ -86,10 +85,23 @@ async def weight_generator(dut):
                 dut.gen_chunk.value = wc["cbase"] + g * wc["kch"] + idx
             await FallingEdge(dut.clk)
             dut.gen_issue.value = 0
-            got = _unpack(int(dut.gen_w.value), 2, po * pi)
+            got = _unpack(int(out.value), wb, po * pi)
             assert got == [v for row in chunks[-1]["w"] for v in row], (g, pixel, "last")
             checked += 1
     assert checked == 2 * len(wc["chunks"])
+
+
+@cocotb.test()
+async def weight_generator(dut):
+    """The hfn generator (2-bit weights: +1 / -1 / 0)."""
+    await _generator(dut, dut.gen_w, 2, CFG["weights"])
+
+
+@cocotb.test()
+async def stored_weight_generator(dut):
+    """The stored generator (its ROM words from weights.stored, WB-bit weights, a layer
+    placed after another one, odd channel counts: padding lanes)."""
+    await _generator(dut, dut.sgen_w, CFG["stored"]["wb"], CFG["stored"])
 
 
 @cocotb.test()

@@ -26,3 +26,14 @@ def test_generated_top_lint_clean(tmp_path, seed, lanes):
 def test_resnet_top_lint_clean(tmp_path):
     write_rtl(resnet_graph(0, image=8), None, parse_lanes("64"), tmp_path / "rtl")
     assert lint(sorted((tmp_path / "rtl").glob("*.v")), "hfn_top") == []
+
+
+@pytest.mark.parametrize("stored,pool,lanes", [(0.5, True, "4x8"), (1.0, True, "2x4"),
+                                               (1.0, False, "16"), (0.5, False, "1x1")])
+def test_stored_and_mixed_tops_lint_clean(tmp_path, stored, pool, lanes):
+    """Tops with the stored generator (alone, or with hfn's and the w_sel multiplexer),
+    the bias ROM and max-pool passes."""
+    g = random_graph(5, stored=stored, pool=pool, weight_bits=6)
+    assert any(l.source == "stored" for l in g.layers.values())
+    write_rtl(g, None, parse_lanes(lanes), tmp_path / "rtl")
+    assert lint(sorted((tmp_path / "rtl").glob("*.v")), "hfn_top") == []

@@ -44,12 +44,15 @@ def test_not_an_onnx_file(tmp_path):
 
 
 def test_onnx_without_metadata(tmp_path, digits_onnx):
+    """Without its metadata an HFN export is a model with float (unquantised) weights:
+    refused, naming the first such Conv."""
     m = onnx.load(str(digits_onnx))
     del m.metadata_props[:]
     p = tmp_path / "plain.onnx"
     onnx.save(m, str(p))
     rc, _, err = hfn("ir", p)
-    assert_clean_error(rc, err, str(p), "without HFN metadata")
+    assert_clean_error(rc, err, str(p), "/stem/Conv", "float weights without a Quant node",
+                       "'hfn' metadata")
 
 
 def test_seeds_that_do_not_reproduce_the_weights(tmp_path, digits_onnx):

@@ -10,12 +10,15 @@ import pytest
 from hfn_hls.demo_report import format_summary_table, write_report
 from hfn_hls.errors import HfnError
 
-LAYERS = [
-    {"name": "stem", "unique_weights": 432, "mask_bits": 432, "requant_bits": 960,
+LAYERS = [   # a generated stem and body layer, a stored (8-bit) classifier
+    {"name": "stem", "unique_weights": 432, "generated_bits": 432, "stored_bits": 0,
+     "mask_bits": 432, "requant_bits": 960,
      "dense_fp32_bits": 432 * 32, "dense_int8_bits": 432 * 8},
-    {"name": "s0_fold_conv1", "unique_weights": 2304, "mask_bits": 2304, "requant_bits": 2880,
+    {"name": "s0_fold_conv1", "unique_weights": 2304, "generated_bits": 2304, "stored_bits": 0,
+     "mask_bits": 2304, "requant_bits": 2880,
      "dense_fp32_bits": 2304 * 32, "dense_int8_bits": 2304 * 8},
-    {"name": "classifier", "unique_weights": 640, "mask_bits": 640, "requant_bits": 0,
+    {"name": "classifier", "unique_weights": 640, "generated_bits": 0, "stored_bits": 640 * 8,
+     "mask_bits": 0, "requant_bits": 0,
      "dense_fp32_bits": 640 * 32, "dense_int8_bits": 640 * 8},
 ]
 
@@ -75,10 +78,11 @@ def test_html_numbers_match_reports(tmp_path):
     res = write_report(tmp_path, r)
     cells = parse(tmp_path / "report.html")
     tot = r["memory"]["totals"]
-    on_chip = tot["mask_bits"] + tot["requant_bits"]
+    on_chip = tot["mask_bits"] + tot["stored_bits"] + tot["requant_bits"]
     want = {
         "train.test_accuracy": 0.9833, "train.golden_accuracy": 0.9816,
         "memory.on_chip_bits": on_chip, "memory.mask_bits": tot["mask_bits"],
+        "memory.stored_bits": tot["stored_bits"],
         "memory.requant_bits": tot["requant_bits"],
         "memory.dense_fp32_bits": tot["dense_fp32_bits"],
         "memory.dense_int8_bits": tot["dense_int8_bits"],

@@ -16,8 +16,8 @@ from .errors import HfnError
 NOT_RUN = "not run"
 FILES = {"html": "report.html", "storage_png": "storage_per_layer.png",
          "cycles_png": "cycles_per_layer.png"}
-MEM_KEYS = ("unique_weights", "mask_bits", "requant_bits", "dense_fp32_bits",
-            "dense_int8_bits")
+MEM_KEYS = ("unique_weights", "generated_bits", "stored_bits", "mask_bits", "requant_bits",
+            "dense_fp32_bits", "dense_int8_bits")
 # the golden model's accuracy on the test split, in the "train" report (train_report)
 GOLDEN_ACCURACY = "golden_accuracy"
 RESOURCES = (("lut", "LUT", "lut"), ("ff", "FF", "ff"), ("bram", "BRAM_18K", "bram_18k"),
@@ -48,15 +48,16 @@ def memory_totals(mem: dict | None) -> dict | None:
         return None
     tot = dict(mem.get("totals") or {})
     for k in MEM_KEYS:
-        if k not in tot and mem.get("layers"):
+        if k not in tot and mem.get("layers") and all(k in layer for layer in mem["layers"]):
             tot[k] = sum(int(layer[k]) for layer in mem["layers"])
     if "lfsr_state_bits" not in tot and mem.get("layers") and \
             all("lfsr_state_bits" in layer for layer in mem["layers"]):
         tot["lfsr_state_bits"] = sum(int(layer["lfsr_state_bits"]) for layer in mem["layers"])
     if "on_chip_bits" not in tot and "mask_bits" in tot and "requant_bits" in tot:
-        # what `hfn-hls report` counts on chip: mask + LFSR start states + requantisation
+        # what `hfn-hls report` counts on chip: mask + LFSR start states + stored weights
+        # + requantisation
         tot["on_chip_bits"] = tot["mask_bits"] + tot.get("lfsr_state_bits", 0) + \
-            tot["requant_bits"]
+            tot.get("stored_bits", 0) + tot["requant_bits"]
     return tot
 
 
@@ -93,11 +94,12 @@ def summary_rows(reports: dict) -> list[dict]:
     tot = memory_totals(reports.get("memory"))
     on = tot.get("on_chip_bits") if tot else None
     rows.append(_row("memory.on_chip_bits", "on-chip model storage, bits "
-                     "(mask + LFSR start states + requant)", on, section="storage"))
+                     "(mask + LFSR start states + stored weights + requant)", on,
+                     section="storage"))
     parts = (("mask_bits", "  supermask bits"), ("lfsr_state_bits", "  LFSR start-state bits"),
-             ("requant_bits", "  requant bits"))
+             ("stored_bits", "  stored weight bits"), ("requant_bits", "  requant bits"))
     for k, label in parts:
-        if k == "lfsr_state_bits" and not (tot and k in tot):
+        if k in ("lfsr_state_bits", "stored_bits") and not (tot and k in tot):
             continue                     # older memory reports did not count them
         rows.append(_row(f"memory.{k}", label, tot.get(k) if tot else None, section="storage"))
     for k, label in (("dense_fp32_bits", "dense fp32 weights, bits"),
@@ -178,15 +180,21 @@ def _save(plt, fig, path: Path) -> None:
 
 
 def plot_storage(mem: dict | None, path: Path) -> None:
-    """Per layer: on-chip bits (mask + requant) against dense int8 and fp32 (log scale)."""
+    """Per layer: on-chip bits (generated weights: mask + LFSR states; stored weights;
+    requant) against dense int8 and fp32 (log scale)."""
     plt = _figure()
     layers = (mem or {}).get("layers") or []
     fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(layers) + 2), 4))
     if layers:
         import numpy as np
         x = np.arange(len(layers))
-        onchip = [int(l["mask_bits"]) + int(l["requant_bits"]) for l in layers]
-        ax.bar(x - 0.27, onchip, 0.27, label="on chip: mask + requant")
+        gen = [int(l.get("generated_bits", l["mask_bits"])) for l in layers]
+        sto = [int(l.get("stored_bits", 0)) for l in layers]
+        rq = [int(l["requant_bits"]) for l in layers]
+        ax.bar(x - 0.27, gen, 0.27, label="on chip: generated weights (mask + LFSR)")
+        ax.bar(x - 0.27, sto, 0.27, bottom=gen, label="on chip: stored weights")
+        ax.bar(x - 0.27, rq, 0.27, bottom=[a + b for a, b in zip(gen, sto)],
+               label="on chip: requant")
         ax.bar(x, [int(l["dense_int8_bits"]) for l in layers], 0.27, label="dense int8")
         ax.bar(x + 0.27, [int(l["dense_fp32_bits"]) for l in layers], 0.27, label="dense fp32")
         ax.set_xticks(x, [l["name"] for l in layers], rotation=60, ha="right", fontsize=7)

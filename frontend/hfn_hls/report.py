@@ -2,8 +2,10 @@
 
 Two views:
 - **hardware**: what hfn-hls puts on chip — each layer's weight-source storage (for
-  ``hfn``: 1 mask bit per unique weight and a 32-bit LFSR start state per output channel,
-  ``WeightSource.storage_bits``), shared weight stores once, and the requantisation
+  ``hfn``: 1 mask bit per unique weight and a 32-bit LFSR start state per output channel;
+  for ``stored``: every weight at its width WB and the bias, ``WeightSource.storage_bits``),
+  counted as ``generated_bits`` (sources that make weights on chip) or ``stored_bits``
+  (sources that keep them), shared weight stores once, and the requantisation
   parameters in their compact form (``ir.ranges.requant_bits``: per channel and
   parameter set a base, a step and a direction bit, plus exception points — what the
   backends store; estimated from the preset when no model is given) — against the same
@@ -100,12 +102,17 @@ def _requant_bits_graph(graph: Graph) -> tuple[dict[str, int], dict[str, int]]:
 
 def _row(layer: Layer, graph: Graph | None, calls, requant_bits, estimated,
          channel_sets: int = 0) -> dict:
-    """One layer: its source's on-chip bits by kind (``weight_bits``), the ``hfn`` kinds
-    also as ``mask_bits`` / ``lfsr_state_bits`` columns."""
+    """One layer: its source's on-chip bits by kind (``weight_bits``), as
+    ``generated_bits`` or ``stored_bits`` by the source's kind, the ``hfn`` kinds also as
+    ``mask_bits`` / ``lfsr_state_bits`` columns."""
     n = layer.size
-    kinds = get_source(layer.source).storage_bits(layer, graph)
+    src = get_source(layer.source)
+    kinds = src.storage_bits(layer, graph)
+    bits = sum(kinds.values())
     return {"name": layer.name, "shape": list(layer.shape), "calls": calls, "unique_weights": n,
-            "source": layer.source, "weight_bits": sum(kinds.values()),
+            "source": layer.source, "weight_bits": bits,
+            "generated_bits": bits if src.generated else 0,
+            "stored_bits": 0 if src.generated else bits,
             "weight_bits_by_kind": kinds, "mask_bits": kinds.get("mask", 0),
             "lfsr_state_bits": kinds.get("lfsr_states", 0), "requant_bits": requant_bits,
             "requant_bits_estimated": estimated, "requant_channel_sets": channel_sets, "dense_fp32_bits": 32 * n,
@@ -113,7 +120,8 @@ def _row(layer: Layer, graph: Graph | None, calls, requant_bits, estimated,
 
 
 def _totals(rows: list[dict], shared_bits: int = 0) -> dict:
-    t = {k: sum(r[k] for r in rows) for k in ("unique_weights", "weight_bits", "mask_bits",
+    t = {k: sum(r[k] for r in rows) for k in ("unique_weights", "weight_bits", "generated_bits",
+                                               "stored_bits", "mask_bits",
                                                "lfsr_state_bits", "requant_bits",
                                                "requant_channel_sets", "dense_fp32_bits",
                                                "dense_int8_bits")}
@@ -169,13 +177,15 @@ def report_graph(graph: Graph, preset: Preset | None) -> dict:
     if "(residual)" in rq:
         rows.append({"name": "(residual requant)", "shape": [], "calls": 1,
                      "unique_weights": 0, "source": None, "weight_bits": 0,
+                     "generated_bits": 0, "stored_bits": 0,
                      "weight_bits_by_kind": {}, "mask_bits": 0, "lfsr_state_bits": 0,
                      "requant_bits": rq["(residual)"], "requant_bits_estimated": False,
                      "requant_channel_sets": cs["(residual)"],
                      "dense_fp32_bits": 0, "dense_int8_bits": 0, "macs_per_call": None})
     shared = sum(n for src in sorted({l.source for l in graph.layers.values()})
                  for n in get_source(src).shared_bits(graph).values())
-    out = {"model": graph.name, "dataset": graph.meta.get("dataset"), "hfn": True,
+    hfn = any(get_source(l.source).generated for l in graph.layers.values())
+    out = {"model": graph.name, "dataset": graph.meta.get("dataset"), "hfn": hfn,
            "source": "model", "layers": rows, "totals": _totals(rows, shared)}
     if preset is not None:
         out.update(reference_sizes(preset_layers(preset)))
@@ -185,16 +195,19 @@ def report_graph(graph: Graph, preset: Preset | None) -> dict:
 def format_report(r: dict) -> str:
     lines = [f"{r['model']} ({r['dataset']}): on-chip model storage"
              + (" (requantisation estimated from the preset)" if r["source"] == "preset" else "")]
-    hdr = f"{'layer':28s} {'shape':>18s} {'calls':>5s} {'mask bits':>11s} {'lfsr bits':>10s} " \
-          f"{'requant bits':>12s} {'fp32 bits':>12s}"
+    hdr = f"{'layer':28s} {'shape':>18s} {'src':>6s} {'calls':>5s} {'mask bits':>11s} " \
+          f"{'lfsr bits':>10s} {'stored bits':>11s} {'requant bits':>12s} {'fp32 bits':>12s}"
     lines += [hdr, "-" * len(hdr)]
     for row in r["layers"]:
         shape = "x".join(map(str, row["shape"]))
-        lines.append(f"{row['name'][:28]:28s} {shape:>18s} {row['calls']:5d} "
-                     f"{row['mask_bits']:11d} {row['lfsr_state_bits']:10d} "
-                     f"{row['requant_bits']:12d} {row['dense_fp32_bits']:12d}")
+        lines.append(f"{row['name'][:28]:28s} {shape:>18s} {str(row['source'] or '-'):>6s} "
+                     f"{row['calls']:5d} {row['mask_bits']:11d} {row['lfsr_state_bits']:10d} "
+                     f"{row['stored_bits']:11d} {row['requant_bits']:12d} "
+                     f"{row['dense_fp32_bits']:12d}")
     t = r["totals"]
     lines += ["-" * len(hdr),
+              f"weights: generated {t['generated_bits']} bits (mask + LFSR start states), "
+              f"stored {t['stored_bits']} bits",
               f"on chip: {t['on_chip_bits']} bits = {t['on_chip_bits'] / 8e6:.4f} MB  "
               f"(dense fp32 {t['dense_fp32_bits'] / 8e6:.4f} MB: {t['ratio_fp32']:.1f}x; "
               f"int8 {t['dense_int8_bits'] / 8e6:.4f} MB: {t['ratio_int8']:.1f}x)",

@@ -48,10 +48,18 @@ def load_graph(path: str | Path):
         if not p.is_file():
             raise HfnError(str(p), "file not found", "give an IR JSON or a model.onnx")
         try:
-            return Graph.load(p)
+            g = Graph.load(p)
         except (ValueError, KeyError, TypeError) as e:
             raise HfnError(str(p), f"not an HFN IR document ({e})",
                            "make one with 'hfn-hls ir model.onnx -o ir.json'") from None
+        from ..weights import get_source
+        for name, layer in g.layers.items():     # each source checks its own params
+            try:
+                get_source(layer.source).validate_params(layer.params, layer.shape)
+            except ValueError as e:
+                raise HfnError(f"{p} layer {name}", f"invalid {layer.source} params: {e}",
+                               "make the IR again with 'hfn-hls ir model.onnx'") from None
+        return g
     from ..ir.build import build_ir
     quiet()
     return build_ir(p)

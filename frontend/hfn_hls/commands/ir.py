@@ -18,8 +18,13 @@ def run(args) -> int:
     g = load_graph(args.model)
     n_ops = sum(1 for _ in g.walk())
     folds = [f"{o.name} x{o.attrs['iterations']}" for o in g.ops if o.kind == "fold"]
-    print(f"{g.name}: {n_ops} ops, {len(g.layers)} generated layers, folds: "
-          f"{', '.join(folds) or 'none'}; weights verified against the LFSR")
+    by = {}
+    for layer in g.layers.values():
+        by[layer.source] = by.get(layer.source, 0) + 1
+    layers = ", ".join(f"{n} {src}" for src, n in sorted(by.items())) or "none"
+    checked = "; generated weights verified against the LFSR" if "hfn" in by else ""
+    print(f"{g.name}: {n_ops} ops, layers: {layers}, folds: {', '.join(folds) or 'none'}"
+          f"{checked}")
     if out:
         g.save(out)
         print(f"wrote {out}")

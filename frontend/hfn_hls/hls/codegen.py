@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..cpp import CType, ctype, native, nested
+from ..cpp import CType, ctype, native, nested, nums
 from ..errors import HfnError
 from ..ir.ranges import Interval
 from ..lanes import Lanes
@@ -132,6 +132,9 @@ def conv_struct(fw: Firmware, p: ConvPass) -> str:
     if p.sum is not None:
         text += f"typedef {ctype(p.sum.lo, p.sum.hi, True).cpp} {ident}_sum_t;  " \
                 f"// the residual sum of {p.add.name}\n"
+    if p.bias is not None:
+        text += (f"// bias of layer {p.layer}: added to each accumulator (hfn::with_bias)\n"
+                 f"static const int32_t BIAS_{ident}[{w.co}] = {nums(p.bias)};\n")
     return text
 
 
@@ -238,6 +241,8 @@ def _call(fw: Firmware, p: Pass, it: str) -> str:
             store = (f"hfn::store_residual<{ident}_sum_t>({out}, {fw.buf(p.res)},\n"
                      f"            {r1},\n            {_stage(fw, p.rs, ident + '_rs', it)},\n"
                      f"            {_stage(fw, p.r2, ident + '_r2', it)})")
+        if p.bias is not None:
+            store = f"hfn::with_bias({store}, BIAS_{ident})"
         return (f"hfn::conv_pass<{ident}_cfg>({fw.buf(p.src)}, {gen.type}{gen.init},\n"
                 f"        {store});")
     shape = g.tensors[p.out].shape

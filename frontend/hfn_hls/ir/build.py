@@ -1,15 +1,16 @@
 """QONNX file -> verified HFN IR: the pass pipeline of docs/ir.md."""
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
 import onnx
 
 from ..errors import HfnError
-from ..metadata import read_metadata
+from ..metadata import read_metadata, read_model_metadata
 from .model import Graph
-from .passes.extract import ExtractIntegerGraph
+from .passes.extract import ExtractIntegerGraph, tag_origins
 from .passes.ir_passes import (CompactRequant, DetectFolds, InferRanges, StripCallIndices,
                                 VerifyWeights)
 from .passes.onnx_checks import CheckHfnMetadata, CheckSupportedOps
@@ -42,31 +43,50 @@ def cleanup(model):
         return cleanup_model(model)
 
 
+def _model_name(meta: dict | None, model_meta: dict | None, path: Path) -> str:
+    for m in (meta, model_meta):
+        if m and m.get("preset"):
+            return str(m["preset"])
+    name = re.sub(r"\W", "_", path.stem) or "model"
+    return name if not name[0].isdigit() else "m" + name
+
+
 def build_ir(path: str | Path) -> Graph:
     """The full pipeline: load, check, clean, extract, verify, fold, ranges, compact
-    requantisation."""
+    requantisation.
+
+    A file with ``hfn`` metadata has generated layers (verified against it, folds from
+    it); any other file is a stored-weight model: every Conv / Gemm / MatMul quantised in
+    the graph (docs/ir.md)."""
     where = str(path)
     model = load_onnx(path)
     model = model.transform(CheckHfnMetadata(where))
     meta = read_metadata(model.model)
+    info = read_model_metadata(model.model) or {}
     model = model.transform(CheckSupportedOps(where))
+    tag_origins(model.model)
     try:
         model = cleanup(model)
     except HfnError:
         raise
     except Exception as e:
         raise HfnError(where, f"qonnx could not clean up the graph ({type(e).__name__}: {e})",
-                       "export the model again with 'hfn-hls export'") from None
-    flat = ExtractIntegerGraph(where, meta).apply(model)
+                       "export the model again") from None
+    flat = ExtractIntegerGraph(where, meta, _model_name(meta, info, Path(path))).apply(model)
     graph = flat.graph
-    for p in (VerifyWeights(where, meta, flat.call_weights), DetectFolds(where, meta),
-              StripCallIndices(), InferRanges(), CompactRequant()):
+    passes = [StripCallIndices(), InferRanges(), CompactRequant()]
+    if meta is not None:
+        passes = [VerifyWeights(where, meta, flat.call_weights), DetectFolds(where, meta)] + passes
+    for p in passes:
         graph, _ = p.apply(graph)
     graph.input_tensor.scale = flat.input_scale
+    src = meta if meta is not None else info
     graph.meta = {
-        "preset": meta.get("preset"), "dataset": meta.get("dataset"),
-        "model_seed": meta["model_seed"], "act_bits": meta.get("act_bits"),
-        "res_bits": meta.get("res_bits"), "k": meta.get("k"), "classes": meta["classes"],
+        "preset": src.get("preset"), "dataset": src.get("dataset"),
+        "method": src.get("method", "hfn" if meta is not None else None),
+        "model_seed": src.get("model_seed"), "act_bits": src.get("act_bits"),
+        "res_bits": src.get("res_bits"), "k": src.get("k"),
+        "classes": src.get("classes", int(graph.output_tensor.shape[2])),
         "input_scale": flat.input_scale, "output_scale": flat.output_scale,
         "origin": Path(path).name,
     }

@@ -3,8 +3,12 @@
 ``random_graph`` has the structure the front end produces (stem, projection blocks,
 folded blocks with identity shortcuts, global sum, 1x1 classifier) with random widths,
 strides, fold depths, activation widths, masks (kept fraction k) and random
-requantisation functions (``_thresholds``), compact forms derived as ``build_ir`` does; ``resnet_graph`` has ResNet-20's shapes with random masks.  No
-torch involved: backends are tested against the golden model on these.
+requantisation functions (``_thresholds``), compact forms derived as ``build_ir`` does;
+``resnet_graph`` has ResNet-20's shapes with random masks.  With
+``stored > 0`` a layer is, with that probability, a ``stored`` layer of random
+``weight_bits``-bit weights and a random bias (mixed-source graphs; ``stored=1``: no
+generated layer), and with ``pool`` a max pooling follows the stem.  No torch involved:
+backends are tested against the golden model on these.
 """
 from __future__ import annotations
 
@@ -14,8 +18,9 @@ import numpy as np
 
 from .. import lfsr
 from .. import mask as maskpack
-from ..arith import conv2d, requant
-from ..weights import layer_weights
+from ..arith import conv2d, maxpool2d, requant
+from ..weights import layer_bias, layer_weights
+from ..weights.stored import encode
 from .model import Graph, Layer, Op, Tensor
 from .passes.ir_passes import CompactRequant
 from .ranges import infer_ranges
@@ -25,8 +30,9 @@ class _Builder:
     """Tensors, ``hfn`` layers and ops of a graph under construction."""
 
     def __init__(self, rng: np.random.Generator, model_seed: int, k: float, act_bits: int,
-                 res_bits: int):
+                 res_bits: int, stored: float = 0.0, weight_bits: int = 4):
         self.rng, self.model_seed, self.k = rng, model_seed, k
+        self.stored, self.weight_bits = stored, weight_bits
         self.act = (1 << act_bits) - 1
         self.res_levels, self.res_min = (1 << res_bits) - 1, -(1 << (res_bits - 1))
         self.tensors: dict[str, Tensor] = {}
@@ -37,6 +43,16 @@ class _Builder:
         return name
 
     def layer(self, name: str, co: int, kh: int, ci: int) -> str:
+        if self.stored and self.rng.random() < self.stored:
+            lim = 1 << (self.weight_bits - 1)
+            w = self.rng.integers(-lim, lim, (co, kh, kh, ci))
+            w[self.rng.random(w.shape) < 0.3] = 0
+            params = {"bits": self.weight_bits, "weights": encode(w)}
+            if self.rng.random() < 0.7:
+                params["bias"] = self.rng.integers(-lim * kh * kh * 4, lim * kh * kh * 4,
+                                                   co).tolist()
+            self.layers[name] = Layer(name, [co, kh, kh, ci], "stored", params)
+            return name
         seed = lfsr.derive_seed(self.model_seed, len(self.layers))
         m = (self.rng.random((co, kh, kh, ci)) < self.k).astype(np.uint8)
         self.layers[name] = Layer(name, [co, kh, kh, ci], "hfn",
@@ -121,6 +137,7 @@ def _calibrate(graph: Graph, rng: np.random.Generator, batch: int = 8) -> None:
     t = graph.input_tensor
     env = {graph.input: rng.integers(t.lo, t.hi + 1, (batch, *t.shape)).astype(np.int64)}
     weights = {n: layer_weights(l, graph) for n, l in graph.layers.items()}
+    bias = {n: layer_bias(l, graph) for n, l in graph.layers.items()}
 
     def run(ops: list[Op], it: int) -> None:
         for op in ops:
@@ -134,6 +151,11 @@ def _calibrate(graph: Graph, rng: np.random.Generator, batch: int = 8) -> None:
             elif op.kind == "conv":
                 env[op.output] = conv2d(env[op.inputs[0]], weights[op.attrs["layer"]],
                                         op.attrs["stride"], op.attrs["pad"])
+                if bias[op.attrs["layer"]] is not None:
+                    env[op.output] = env[op.output] + bias[op.attrs["layer"]]
+            elif op.kind == "maxpool":
+                env[op.output] = maxpool2d(env[op.inputs[0]], op.attrs["kernel"],
+                                           op.attrs["stride"], op.attrs["pad"])
             elif op.kind == "add":
                 env[op.output] = env[op.inputs[0]] + env[op.inputs[1]]
             elif op.kind == "global_sum":
@@ -204,18 +226,28 @@ def _thresholds(rng: np.random.Generator, x: np.ndarray, levels: int, per_channe
 
 
 def random_graph(seed: int, *, max_width: int = 8, image: int = 6, in_ch: int | None = None,
-                 classes: int | None = None) -> Graph:
-    """A random valid IR graph; the same ``seed`` gives the same graph."""
+                 classes: int | None = None, stored: float = 0.0, weight_bits: int = 4,
+                 pool: bool = False) -> Graph:
+    """A random valid IR graph; the same arguments give the same graph."""
     rng = np.random.default_rng(seed)
     act_bits = int(rng.integers(2, 9))
     res_bits = int(min(act_bits + int(rng.integers(1, 4)), 8))
     k = float(rng.choice([0.1, 0.3, 0.5, 0.9]))
-    b = _Builder(rng, int(rng.integers(1, 2**31)), k, act_bits, res_bits)
+    b = _Builder(rng, int(rng.integers(1, 2**31)), k, act_bits, res_bits, stored, weight_bits)
     in_ch = in_ch or int(rng.integers(1, 4))
     classes = classes or int(rng.integers(2, 11))
     x = b.tensor("input", (image, image, in_ch))
     w = int(rng.integers(1, max_width + 1))
     ops, x = b.stem(x, w)
+    if pool:
+        kp = int(rng.integers(2, 4))
+        sp = int(rng.integers(1, 3))
+        pp = int(rng.integers(0, kp // 2 + 1))
+        h = b.tensors[x].shape[0]
+        ho = (h + 2 * pp - kp) // sp + 1
+        y = b.tensor("maxpool", (ho, ho, w))
+        ops.append(Op("maxpool", "maxpool", [x], y, {"kernel": kp, "stride": sp, "pad": pp}))
+        x = y
     for s in range(int(rng.integers(1, 3))):
         co = int(rng.integers(1, max_width + 1))
         stride = int(rng.choice([1, 2])) if b.tensors[x].shape[0] > 2 else 1

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..weights import get_source
+from ..weights.base import weight_width as wb_of
 from . import requant as _requant
 from .model import Graph, Op, Tensor, range_bits
 
@@ -87,10 +88,11 @@ def accumulator_range(graph: Graph, layer: str, x: Interval, pixels: int = 1,
 
 
 def weight_width(graph: Graph, layer: str) -> int:
-    """WB: signed bits of the layer's weight values (2 for ternary)."""
+    """WB: signed bits of the layer's weight values; 2 only for ternary weights (a -2
+    needs 3: WB = 2 is the add / subtract / skip path, ``weights.base.weight_width``)."""
     lay = graph.layers[layer]
     lo, hi = get_source(lay.source).weight_range(lay, graph)
-    return Interval(lo, hi).signed_bits
+    return wb_of(lo, hi)
 
 
 def threshold_range(x: Interval) -> Interval:

@@ -59,9 +59,10 @@ def _check_requant(graph: Graph, op: Op, iters: int) -> None:
 
 def _check(graph: Graph) -> None:
     for name, layer in graph.layers.items():
-        if get_source(layer.source).bias(layer, graph) is not None:
-            raise _err(graph, f"layer {name}", "a per-channel bias (the golden model adds it; "
-                       "the HLS and RTL engines do not yet)", "use a source without bias")
+        b = get_source(layer.source).bias(layer, graph)
+        if b is not None and (b.shape != (layer.shape[0],) or np.abs(b).max(initial=0) >= 1 << 31):
+            raise _err(graph, f"layer {name}", f"a bias of shape {list(b.shape)} (or beyond "
+                       "32 bits)", "one 32-bit bias per output channel")
     for op in graph.ops:
         if op.kind not in KINDS:
             raise _err(graph, f"op {op.name}", f"unsupported op kind {op.kind!r}",

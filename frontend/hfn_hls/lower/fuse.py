@@ -19,6 +19,7 @@ from collections import Counter
 from ..errors import HfnError
 from ..ir.model import Graph, Op
 from ..ir.ranges import Interval, accumulator_range
+from ..weights import get_source
 from .program import (AddPass, ConvPass, GlobalSumPass, MaxPoolPass, Pass, RequantPass,
                       Window, requant_of)
 
@@ -130,8 +131,10 @@ class Fuser:
         pixels = window.oh * window.ow if pool is not None else 1
         acc = accumulator_range(self.g, op.attrs["layer"], self.interval(src), pixels,
                                 self.interval(op.output))
+        layer = self.g.layers[op.attrs["layer"]]
         p = ConvPass(op.name, op.output, n, op, op.attrs["layer"], src, window, acc,
-                     acc_all=pool is not None, pool=pool)
+                     acc_all=pool is not None, pool=pool,
+                     bias=get_source(layer.source).bias(layer, self.g))
         r1 = self.sole_use(op.output, members, "requant")
         if r1 is not None:
             p.r1, p.out = self.requant(r1), r1.output

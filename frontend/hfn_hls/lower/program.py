@@ -149,7 +149,8 @@ class Pass:
 
 @dataclass
 class ConvPass(Pass):
-    """conv -> R1 -> [+ Rs(res) | + res] -> R2 -> out; each stage but the conv optional.
+    """conv [+ bias] -> R1 -> [+ Rs(res) | + res] -> R2 -> out; each stage but the conv
+    optional.
     With ``acc_all`` the conv is a 1x1 classifier fused with the ``global_sum`` before it:
     it accumulates over every pixel of ``src`` (exact: the sum is linear)."""
 
@@ -166,6 +167,8 @@ class ConvPass(Pass):
     rs: Requant | None = None      # requant of the residual (identity shortcut)
     r2: Requant | None = None
     sum: Interval | None = None    # range of the residual sum (add inputs and output)
+    bias: np.ndarray | None = None  # the layer's per-channel bias (its source's), int64 [co]:
+    #                                 added to each accumulator once (acc_all: to the total)
 
     def window_reads(self) -> list[str]:
         return [self.src]

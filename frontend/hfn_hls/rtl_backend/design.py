@@ -17,7 +17,7 @@ from ..errors import HfnError
 from ..ir.model import Graph, range_bits
 from ..ir.ranges import Interval, weight_width
 from ..lanes import Lanes
-from ..lower import ConvPass, CopyPass, Fold, Program, lower
+from ..lower import ConvPass, CopyPass, Fold, MaxPoolPass, Program, lower
 from ..weights import RomImage, RtlGenerator, get_source
 from . import images as im
 
@@ -49,8 +49,8 @@ def _check_lanes(lanes: Lanes) -> None:
 
 def _refuse(name: str, reason: str) -> HfnError:
     return HfnError(f"op {name}", reason,
-                    "the RTL engine runs conv+requant[+add+requant] passes, folds and "
-                    "global_sum+classifier; use the HLS backend for other graphs")
+                    "the RTL engine runs conv+requant[+add+requant] passes, max pooling, "
+                    "folds and global_sum+classifier; use the HLS backend for other graphs")
 
 
 def check_program(graph: Graph, prog: Program) -> None:
@@ -61,18 +61,19 @@ def check_program(graph: Graph, prog: Program) -> None:
             raise _refuse(p.name, "the fold cannot keep its input, body and output in one "
                           "buffer (its input is used after it, or its body reads its input "
                           "after writing its output)")
+        if isinstance(p, MaxPoolPass):
+            if p.out == graph.output:
+                raise _refuse(p.name, "the network output is a max pooling")
+            continue
         if not isinstance(p, ConvPass):
             op = p.ops()[0]
-            raise _refuse(op.name, f"{op.kind} is not supported by the RTL engine" if
-                          op.kind == "maxpool" else f"{op.kind} op is not part of a conv pass")
+            raise _refuse(op.name, f"{op.kind} op is not part of a conv pass")
         if p.out == graph.output:
             continue
         if p.r1 is None:
             raise _refuse(p.name, "a convolution must be followed by exactly one requant")
         if p.acc_all:
             raise _refuse(p.name, "a global_sum + 1x1 conv pass must write the network output")
-        if p.res is not None and prog.buffer_of[p.res] == prog.buffer_of[p.src]:
-            raise _refuse(p.name, "residual and source share a buffer")
     last = prog.items[-1] if prog.items else None
     if not isinstance(last, ConvPass) or last.out != graph.output:
         raise HfnError(graph.name, "the last op is not a classifier conv",
@@ -169,9 +170,10 @@ def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Des
     inp = graph.input_tensor
     nbuf = len(prog.work_buffers)
 
-    # ---- layer table, weight generators' and requant images
+    # ---- layer table, weight generators', requant and bias images
     units = [im.RequantImages(po) for _ in range(3)]
     table = []
+    bias: list[int] = []
     nf = im.NF
     max_g = 1
     geo_vals = [0]
@@ -179,11 +181,12 @@ def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Des
     for item in prog.items:
         if isinstance(item, Fold):
             table.append([im.T_LOOP, item.iterations] + [0] * (nf - 2))
-            table += [_pass_fields(graph, prog, p, lanes, gens, sources, units, nf)
+            table += [_pass_fields(graph, prog, p, lanes, gens, sources, units, nf, bias, vw)
                       for p in item.body]
             table.append([im.T_ENDLOOP] + [0] * (nf - 1))
         else:
-            table.append(_pass_fields(graph, prog, item, lanes, gens, sources, units, nf))
+            table.append(_pass_fields(graph, prog, item, lanes, gens, sources, units, nf,
+                                      bias, vw))
     for f in table:
         if f[0] != im.T_CONV:
             continue
@@ -201,6 +204,9 @@ def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Des
                                    for r in table], "table")]
     for n in sources:
         roms += gens[n].roms()
+    has_bias = max(int(bool(bias)), fp.get("BIAS", 0))
+    if has_bias:
+        roms.append(Rom("bias", po * vw, bias or [0], "bias"))
     for r in roms:
         r.words += [0] * (fd.get(r.name, 0) - len(r.words))
     rq_params: dict = {}
@@ -237,8 +243,10 @@ def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Des
                   CLASSES=out_c, CLS_PAD=cls_pad, WB=wb,
                   CAW=clog2(_rom_depth(roms, "chunk", gens)),
                   GAW=clog2(_rom_depth(roms, "group", gens)),
-                  TBL_AW=clog2(len(table)), NF=nf, **rq_params)
-    for k in ("CAW", "GAW", "TBL_AW", "WB"):
+                  TBL_AW=clog2(len(table)),
+                  BAW=clog2(len(next((r.words for r in roms if r.name == "bias"), [0]))),
+                  BIAS=has_bias, NF=nf, **rq_params)
+    for k in ("CAW", "GAW", "TBL_AW", "WB", "BAW"):
         params[k] = max(params[k], fp.get(k, 0))
     rq_exc = {}
     for u in range(3):
@@ -273,9 +281,11 @@ def _rom_depth(roms: list, port: str, gens: dict) -> int:
     return max([len(r.words) for r in roms if r.name in names] + [1])
 
 
-def _pass_fields(graph: Graph, prog: Program, p: ConvPass, lanes: Lanes, gens: dict,
-                 sources: list, units: list, nf: int) -> list[int]:
-    """The table word of one conv pass."""
+def _pass_fields(graph: Graph, prog: Program, p, lanes: Lanes, gens: dict, sources: list,
+                 units: list, nf: int, bias: list, vw: int) -> list[int]:
+    """The table word of one conv or max-pool pass (``bias``: the bias ROM, appended)."""
+    if isinstance(p, MaxPoolPass):
+        return _pool_fields(graph, prog, p, lanes, nf)
     po, pi = lanes.p_out, lanes.p_in
     win = p.window
     lay = graph.layers[p.layer]
@@ -295,6 +305,12 @@ def _pass_fields(graph: Graph, prog: Program, p: ConvPass, lanes: Lanes, gens: d
                KCH=win.kh * win.kw * nc, ROWSTRIDE=win.iw * nc, STEPOW=win.stride * nc,
                STEPOH=win.stride * win.iw * nc, CBASE=cbase, GBASE=gbase, COUT=win.co,
                AORIGIN=(-win.pad * win.iw - win.pad) * nc)
+    if p.res is not None and prog.buffer_of[p.res] == prog.buffer_of[p.src]:
+        geo["FLAGS"] |= im.F_RSRC      # the residual is read through the source's port
+    if p.bias is not None:
+        geo["FLAGS"] |= im.F_BIAS
+        geo["BBASE"] = len(bias)
+        bias += im.bias_words(p.bias, po, vw)
     f = [0] * nf
     for k, v in geo.items():
         f[im.FIELDS.index(k)] = v
@@ -307,7 +323,29 @@ def _pass_fields(graph: Graph, prog: Program, p: ConvPass, lanes: Lanes, gens: d
     return f
 
 
-def _releases_input(graph: Graph, prog: Program, p: ConvPass) -> bool:
+def _pool_fields(graph: Graph, prog: Program, p: MaxPoolPass, lanes: Lanes,
+                 nf: int) -> list[int]:
+    """The table word of a max-pool pass: the conv loops over groups of P_OUT channels,
+    pixels and the window, one chunk per position (the word of the group's channels); no
+    weights, no requant."""
+    po, pi = lanes.p_out, lanes.p_in
+    win = p.window
+    nc = im.ceil_div(win.ci, pi)
+    src = prog.buffer(p.src)
+    flags = im.F_POOL | (int(_releases_input(graph, prog, p)) << 3)
+    geo = dict(TYPE=im.T_CONV, SRC=len(prog.work_buffers) if src.role == "input" else src.id,
+               DST=prog.buffer_of[p.out], FLAGS=flags, IH=win.ih, IW=win.iw, OH=win.oh,
+               OW=win.ow, KH=win.kh, KW=win.kw, S=win.stride, PAD=win.pad, NC=nc, NCO=nc,
+               NLAST=win.ci - (nc - 1) * pi, G=im.ceil_div(win.co, po), KCH=0,
+               ROWSTRIDE=win.iw * nc, STEPOW=win.stride * nc, STEPOH=win.stride * win.iw * nc,
+               COUT=win.co, AORIGIN=(-win.pad * win.iw - win.pad) * nc)
+    f = [0] * nf
+    for k, v in geo.items():
+        f[im.FIELDS.index(k)] = v
+    return f                       # requant fields 0: EN = 0, the units pass x through
+
+
+def _releases_input(graph: Graph, prog: Program, p) -> bool:
     """Is ``p`` the last pass that reads the input image (the loader may refill it)?"""
     readers = prog.readers(graph.input)
     return bool(readers) and readers[-1][0] is p

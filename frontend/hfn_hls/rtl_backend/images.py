@@ -4,7 +4,9 @@ The weight generators' ROMs come from the weight sources (``hfn_hls.weights``).
 Layouts (docs/rtl.md):
 - requant ROMs: per requant unit u and lane o one word per (requant, set, group); see
   ``RequantImages``;
-- table: one word of 32*NF bits per program item.
+- table: one word of 32*NF bits per program item;
+- bias: one word of P_OUT*VW bits per (conv pass with a bias, group g): the biases of
+  channels g*P_OUT + o at bits [o*VW +: VW] (two's complement, 0 past the channels).
 """
 from __future__ import annotations
 
@@ -13,10 +15,13 @@ import numpy as np
 from ..ir.requant import TIE_NONE, unit_words
 from ..lower import Requant
 
-NF0 = 26
+NF0 = 27
 FIELDS = ["TYPE", "ITERS", "SRC", "DST", "RES", "FLAGS", "IH", "IW", "OH", "OW", "KH",
           "KW", "S", "PAD", "NC", "NCO", "NLAST", "G", "KCH", "ROWSTRIDE", "STEPOW",
-          "STEPOH", "CBASE", "GBASE", "COUT", "AORIGIN"]
+          "STEPOH", "CBASE", "GBASE", "COUT", "AORIGIN", "BBASE"]
+# FLAGS bits: 0 add, 1 output, 2 acc_all, 3 release the input buffer, 7:4 weight source
+# (w_sel), 8 max-pool pass, 9 bias, 10 the residual is in the source's buffer
+F_POOL, F_BIAS, F_RSRC = 1 << 8, 1 << 9, 1 << 10
 # per requant unit (R1, Rs, R2), after the NF0 fields: enable, per-channel rows, tie mode,
 # out_min, out_max (= out_min + L), L, ROM address of set 0's group 0, per-set stride
 UNIT_FIELDS = ["EN", "PC", "TIE", "OUT_MIN", "OUT_MAX", "LEVELS", "BASE", "STRIDE"]
@@ -104,3 +109,16 @@ def hex_lines(words: list[int], width: int) -> str:
     digits = max(1, ceil_div(width, 4))
     mask = (1 << width) - 1
     return "".join(f"{w & mask:0{digits}x}\n" for w in words)
+
+
+def bias_words(bias, p_out: int, vw: int) -> list[int]:
+    """A pass's bias ROM words: one per output-channel group (see the module docstring)."""
+    words = []
+    for g in range(ceil_div(len(bias), p_out)):
+        w = 0
+        for o in range(p_out):
+            c = g * p_out + o
+            if c < len(bias):
+                w |= (int(bias[c]) & ((1 << vw) - 1)) << (vw * o)
+        words.append(w)
+    return words

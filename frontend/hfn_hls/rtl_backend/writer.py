@@ -86,6 +86,8 @@ def top_verilog(d: Design) -> str:
           f"(1 + TAW + R{u}_XW + R{u}_DW);")
     w("    wire [P_OUT*(Q0+Q1+Q2)-1:0] rq_q;")
     w("    wire [P_OUT*(X0+X1+X2)-1:0] rq_exc;")
+    w("    wire [BAW-1:0] b_addr;")
+    w("    wire [P_OUT*VW-1:0] b_q;")
     w("    wire m_last;")
     w("    assign m_axis_TLAST = m_last;")
     plist = ", ".join(f".{k}({k})" for k in p)
@@ -96,7 +98,7 @@ def top_verilog(d: Design) -> str:
     w("        .m_last(m_last), .tbl_addr(tbl_addr), .tbl_q(tbl_q),")
     w("        .w_issue(w_issue), .w_first(w_first), .w_n(w_n), .w_chunk(w_chunk),")
     w("        .w_group(w_group), .w_sel(w_sel), .w_q(w_q),")
-    w("        .rq_addr(rq_addr), .rq_q(rq_q), .rq_exc(rq_exc));")
+    w("        .rq_addr(rq_addr), .rq_q(rq_q), .rq_exc(rq_exc), .b_addr(b_addr), .b_q(b_q));")
     _generators(d, w)
 
     def rom(inst, r, aw, addr, q):
@@ -106,6 +108,12 @@ def top_verilog(d: Design) -> str:
 
     table = next(r for r in d.roms if r.kind == "table")
     rom(f"u_{table.name}", table, p["TBL_AW"], "tbl_addr", "tbl_q")
+    bias = next((r for r in d.roms if r.kind == "bias"), None)
+    if bias is not None:       # the conv passes' biases (engine: b_addr = BBASE + group)
+        rom("u_bias", bias, p["BAW"], "b_addr", "b_q")
+    else:
+        w("    assign b_q = {P_OUT*VW{1'b0}};")
+        w("    wire _unused_b = &{1'b0, b_addr};")
     # requant unit u, lane o: its ROM of compact rows and its constant exception entries
     q_off = x_off = 0
     for u in range(3):

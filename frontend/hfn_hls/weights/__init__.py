@@ -12,9 +12,10 @@ import importlib
 import numpy as np
 
 from ..errors import HfnError
-from .base import GeneratorCost, HlsGenerator, RomImage, RtlGenerator, WeightSource
+from .base import (GeneratorCost, HlsGenerator, RomImage, RtlGenerator, WeightQuant,
+                   WeightSource)
 
-SOURCES = ("hfn",)
+SOURCES = ("hfn", "stored")
 
 REGISTRY: dict[str, WeightSource] = {}
 
@@ -48,4 +49,4 @@ for _name in SOURCES:            # each module registers its source with @regist
     importlib.import_module(f"{__name__}.{_name}")
 
 __all__ = ["REGISTRY", "SOURCES", "GeneratorCost", "HlsGenerator", "RomImage", "RtlGenerator",
-           "WeightSource", "get_source", "layer_bias", "layer_weights", "register"]
+           "WeightQuant", "WeightSource", "get_source", "layer_bias", "layer_weights", "register"]

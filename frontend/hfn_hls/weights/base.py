@@ -19,6 +19,27 @@ if TYPE_CHECKING:   # pragma: no cover
     from ..lanes import Lanes
 
 
+def weight_width(lo: int, hi: int) -> int:
+    """WB of weights in [lo, hi]: their signed width, where 2 always means ternary
+    ({-1, 0, +1}: the add / subtract / skip path), so a 2-bit -2 needs 3 bits."""
+    lo, hi = min(int(lo), -1), max(int(hi), 0)
+    bits = max(int(hi).bit_length(), int(-lo - 1).bit_length()) + 1
+    return 3 if bits == 2 and lo < -1 else max(bits, 2)
+
+
+@dataclass
+class WeightQuant:
+    """The quantiser of a Conv's weights in the ONNX file (a QONNX ``Quant`` node on a
+    constant): ``scale`` broadcast to the weights' OIHW shape, the integer width and
+    form.  None for weights that are a plain float initializer (hfn)."""
+
+    scale: np.ndarray
+    bits: int
+    signed: bool = True
+    narrow: bool = False
+    rounding: str = "ROUND"
+
+
 @dataclass
 class RomImage:
     """A ROM of a generated design: ``words`` of ``width`` bits, file ``<name>.mem``."""
@@ -91,15 +112,24 @@ class WeightSource:
     name: str = ""
     hls_header: str = ""
     rtl_files: tuple[str, ...] = ()
+    generated: bool = True     # weights made on chip (hfn) or kept as values (stored)
+
+    # -- IR loader -------------------------------------------------------------------------
+    def validate_params(self, params: dict, shape: list[int] | None = None) -> None:
+        """Raise ValueError(reason) if ``params`` is not a valid params object of this
+        source for a layer of ``shape`` [co, kh, kw, ci] (the IR loader names the layer)."""
+        return None
 
     # -- importer (ir/passes): ONNX weights -> params -------------------------------------
     def check_metadata(self, info: dict, meta: dict) -> str | None:
         """The reason a metadata layer entry ``info`` is inconsistent, or None."""
         return None
 
-    def integer_weights(self, w: np.ndarray) -> tuple[np.ndarray, float]:
-        """ONNX float weights (OIHW) -> (integer weights OHWI, scale); ValueError with the
-        reason if they are not of this source's form."""
+    def integer_weights(self, w: np.ndarray, quant: WeightQuant | None = None
+                        ) -> tuple[np.ndarray, "float | np.ndarray"]:
+        """ONNX float weights (OIHW) and their quantiser (None: a plain initializer) ->
+        (integer weights OHWI, scale: one float, or one per output channel); ValueError
+        with the reason if they are not of this source's form."""
         raise NotImplementedError
 
     def mismatch(self, info: dict, w: np.ndarray) -> str | None:

@@ -89,7 +89,9 @@ class HfnSource(WeightSource):
                     f"and layer index {info['index']}")
         return None
 
-    def integer_weights(self, w: np.ndarray) -> tuple[np.ndarray, float]:
+    def integer_weights(self, w: np.ndarray, quant=None) -> tuple[np.ndarray, float]:
+        if quant is not None:
+            raise ValueError("hfn weights are a plain initializer, not a Quant node")
         mags = np.unique(np.abs(w[w != 0]))
         if mags.size > 1:
             raise ValueError("weights are not ternary (several non-zero magnitudes)")

@@ -18,7 +18,8 @@ class VerifyWeights:
     Each metadata layer names its weight source (``source``, default ``hfn``); the source
     checks the layer's metadata (for ``hfn``: the seed follows from the model seed,
     docs/weight-generation.md) and whether integer weights are what the layer makes (for
-    ``hfn``: sign(LFSR(seed)) on every non-zero weight).  A Conv node belongs to the
+    ``hfn``: sign(LFSR(seed)) on every non-zero weight).  A generated Conv node (float
+    weights; stored layers come named from the extraction) belongs to the
     metadata layer of its shape whose source accepts its weights; if none does, the error
     names the node's expected layer and the source's reason.  Every call of a layer (fold
     iterations) must see the same weights.
@@ -37,7 +38,7 @@ class VerifyWeights:
         seen: dict[str, np.ndarray] = {}
         calls = self.meta.get("conv_calls", [])
         for op in graph.walk():
-            if op.kind != "conv":
+            if op.kind != "conv" or "call" not in op.attrs:    # stored layers are named
                 continue
             w = self.call_weights[op.attrs["call"]]
             shape = list(w.shape)

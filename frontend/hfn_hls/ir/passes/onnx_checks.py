@@ -7,12 +7,14 @@ from qonnx.transformation.base import Transformation
 from ...errors import HfnError
 from ...metadata import META_FORMAT, read_metadata
 
-SUPPORTED_OPS = {"Quant", "Conv", "Mul", "BatchNormalization", "Relu", "Add",
-                 "GlobalAveragePool", "MaxPool", "Flatten", "Reshape"}
+SUPPORTED_OPS = {"Quant", "Conv", "Gemm", "MatMul", "Mul", "BatchNormalization", "Relu",
+                 "LeakyRelu", "Add", "GlobalAveragePool", "AveragePool", "MaxPool", "Flatten",
+                 "Reshape", "Transpose"}   # Transpose: of a linear layer's quantised weights
 
 
 class CheckHfnMetadata(Transformation):
-    """The file must carry hfn-hls metadata whose layer list is complete."""
+    """HFN metadata, where present (a model with generated layers), must be complete; a
+    file without it is a stored-weight model (every layer quantised in the graph)."""
 
     def __init__(self, where: str):
         super().__init__()
@@ -21,8 +23,7 @@ class CheckHfnMetadata(Transformation):
     def apply(self, model: ModelWrapper):
         meta = read_metadata(model.model)
         if meta is None:
-            raise HfnError(self.where, "ONNX file without HFN metadata (metadata_props key "
-                           "'hfn')", "export it with 'hfn-hls export RUN/ -o model.onnx'")
+            return model, False
         if meta.get("format") != META_FORMAT:
             raise HfnError(self.where, f"metadata format {meta.get('format')!r} is not "
                            f"{META_FORMAT!r}", "re-export with this version of hfn-hls")
