@@ -149,7 +149,8 @@ def report_preset(p: Preset) -> dict:
             # estimated: the requant after this conv, its input range the worst case
             # K * max code; per channel and set a compact row: a base of TW + F bits, a
             # step of TW - log2(L) + F + 1 bits and a direction bit, F = log2(L) + 2
-            # fraction bits (measured on the presets' models: 25-30 bits a row)
+            # fraction bits: an upper estimate (about 38 bits a row for digits and
+            # resnet20; their exported models measure 25-27, scripts/bench_requant.py)
             k = kh * kw * ci
             last = l.name.endswith("shortcut") or l.name.endswith(
                 f"convs.{1 if p.block == 'basic' else 2}")
