@@ -213,9 +213,10 @@ def format_report(r: dict) -> str:
               f"(dense fp32 {t['dense_fp32_bits'] / 8e6:.4f} MB: {t['ratio_fp32']:.1f}x; "
               f"int8 {t['dense_int8_bits'] / 8e6:.4f} MB: {t['ratio_int8']:.1f}x)",
               f"floor: {t['floor_bits']} bits (weight sources + {FLOOR_BITS_PER_CHANNEL_SET} x "
-              f"{t['requant_channel_sets']} requant channel-sets); on chip = "
-              f"{t['ratio_floor']:.3f}x the floor; requantisation "
-              f"{t['requant_bits_per_channel_set']:.1f} bits per channel-set"]
+              f"{t['requant_channel_sets']} requant channel-sets)"
+              + (f"; on chip = {t['ratio_floor']:.3f}x the floor" if t["ratio_floor"] else "")
+              + (f"; requantisation {t['requant_bits_per_channel_set']:.1f} bits per "
+                 "channel-set" if t["requant_bits_per_channel_set"] is not None else "")]
     if "hidden_mb" in r:
         lines.append(f"reference convention (estimate_params_size): hidden {r['hidden_mb']:.6f} "
                      f"MB, dense {r['dense_mb']:.6f} MB ({r['conv_weights']} conv weights, "
