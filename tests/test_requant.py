@@ -169,9 +169,17 @@ def test_a_wrong_form_is_refused():
     assert "count differs" in rq.check_compact(op, bad, lo, hi)
     bad = rq.Compact(c.frac, c.tie, c.base, -c.step - 1, list(c.exceptions))
     assert "step" in rq.check_compact(op, bad, lo, hi)
-    op.attrs["compact"] = bad.to_attrs()
+    bad = rq.Compact(c.frac, c.tie, c.base * 0 + (1 << 62) - 10, c.step, list(c.exceptions))
+    assert "too large" in rq.check_compact(op, bad, lo, hi)
+    op.attrs["compact"] = rq.Compact(c.frac, c.tie, c.base, -c.step - 1,
+                                     list(c.exceptions)).to_attrs()
     with pytest.raises(ValueError, match="does not reproduce"):
         rq.compact_of(op, lo, hi)
+    for broken in ({"frac": 0}, {**c.to_attrs(), "sets": [{"base": ["x"], "step": [1]}]},
+                   {**c.to_attrs(), "sets": [{"base": [1 << 70] * 2, "step": [1, 1]}]}):
+        op.attrs["compact"] = broken
+        with pytest.raises(ValueError, match="malformed"):
+            rq.compact_of(op, lo, hi)
 
 
 # -- property: random BatchNorm + quantiser chains ------------------------------------------
