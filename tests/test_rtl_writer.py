@@ -54,7 +54,18 @@ def test_weights_never_stored():
     # start states: 32 bits per (padded) output channel, independent of kernel size
     chans = sum(ceil_div(l.shape[0], lanes.p_out) * lanes.p_out for l in g.layers.values())
     assert bits["state"] == 32 * chans
-    assert set(bits) == {"mask", "state", "threshold", "table"}
+    assert set(bits) == {"mask", "state", "requant", "table"}
+    # requantisation: one word per (requant, parameter set, channel group) in each lane's
+    # ROM of its unit -- never the L thresholds of a row
+    for u, stage in enumerate(("r1", "rs", "r2")):
+        seen, words = set(), 0
+        for p in d.program.conv_passes():
+            r = getattr(p, stage)
+            if r is not None and r.name not in seen:
+                seen.add(r.name)
+                words += r.iterations * (ceil_div(r.channels, lanes.p_out) if r.per_channel
+                                         else 1)
+        assert all(len(d.rq_roms[(u, o)].words) == words for o in range(lanes.p_out)), u
 
 
 def test_folded_layers_stored_once():
