@@ -14,7 +14,7 @@ stream and cycle) for one graph:
 The chooser enumerates P (8..64, at most the largest map), S and RS = 4, predicts frames/s
 from the cycle model (``cycles.py``, not MACs / lanes: small maps and drains do not scale)
 and keeps what fits every resource with the margin (default 80 % of the board).
-``--lanes auto``: the most frames/s (a configuration within 1 % of the best that needs
+``--lanes auto``: the most frames/s (a configuration within 5 % of the best that needs
 fewer LUTs wins); ``--target-fps F``: the fewest LUTs that reach F.
 """
 from __future__ import annotations
@@ -206,5 +206,5 @@ def choose(graph, board, target_fps: float | None = None, margin: float = MARGIN
                            "lower the target or pick a larger board")
         return min(ok, key=lambda e: (e.lut, e.cycles)), ests
     best = max(e.fps(clock) for e in ests)
-    near = [e for e in ests if e.fps(clock) >= 0.99 * best]
+    near = [e for e in ests if e.fps(clock) >= 0.95 * best]
     return min(near, key=lambda e: (e.lut, e.cycles)), ests
