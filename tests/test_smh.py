@@ -119,3 +119,94 @@ def test_store_refusals():
     assert "l_bits" in smh.check_store(dict(s, l_bits=9))
     with pytest.raises(ValueError, match="past the end"):
         smh.store_weights(s, s["n"] ** 2 - 5, 0, [1, 1, 1, 6])
+
+
+# -- the method, export, importer, golden == QONNX, csim (torch) --------------------------------
+
+torch = pytest.importorskip("torch")
+
+
+def _cli(*args):
+    import sys
+    r = subprocess.run([sys.executable, "-m", "hfn_hls.cli", *map(str, args)],
+                       capture_output=True, text=True)
+    return r.returncode, r.stdout, r.stderr
+
+
+def _one_line(err: str) -> str:
+    assert "Traceback" not in err, err
+    lines = [l for l in err.strip().splitlines() if l.strip()]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def smh_run(tmp_path_factory):
+    """(run dir, metrics, model.onnx): digits, --method smh --fraction 0.25, 2 epochs."""
+    from hfn_hls.export import export_model
+    from hfn_hls.train import load_checkpoint, train
+    run = tmp_path_factory.mktemp("smh_run")
+    metrics = train("digits", run, method="smh", fraction=0.25, epochs=2, threads=1,
+                    progress=False)
+    return run, metrics, export_model(load_checkpoint(run), run / "model.onnx")
+
+
+@pytest.fixture(scope="module")
+def smh_ir(smh_run):
+    from hfn_hls.ir.build import build_ir
+    return build_ir(smh_run[2])
+
+
+def test_metrics_and_rank_follow_the_reference(smh_run):
+    _, m, _ = smh_run
+    p = m["virtual_weights"]
+    n = int(np.ceil(np.sqrt(p)))
+    assert m["n"] == n and m["rank"] == int(0.5 * 0.25 * p / n)
+    assert m["variables"] == 2 * n * m["rank"] + m["layer_scalars"]
+    assert abs(m["factor_variables"] / p - 0.25) < 0.01
+    assert m["test_accuracy"] > 0.5 and m["method"] == "smh"
+
+
+def test_ir_layers_reference_the_shared_factors(smh_run, smh_ir):
+    g = smh_ir
+    assert {l.source for l in g.layers.values()} == {"smh"} and list(g.shared) == ["smh"]
+    st = g.shared["smh"]
+    assert st["rank"] == smh_run[1]["rank"] and st["n"] == smh_run[1]["n"]
+    offs = sorted((l.params["offset"], l.size) for l in g.layers.values())
+    assert offs[0][0] == 0 and all(a + s == b for (a, s), (b, _) in zip(offs, offs[1:]))
+    assert offs[-1][0] + offs[-1][1] == smh_run[1]["virtual_weights"] <= st["n"] ** 2
+    # the IR round trip keeps the store; the golden weights come from it
+    from hfn_hls.ir.model import Graph
+    g2 = Graph.from_dict(json.loads(json.dumps(g.to_dict())))
+    for name, lay in g.layers.items():
+        assert np.array_equal(get_source("smh").weights(g2.layers[name], g2),
+                              get_source("smh").weights(lay, g))
+    # ... and they are the PyTorch model's integer weights
+    from hfn_hls.models.smh import smh_layers
+    from hfn_hls.train import load_checkpoint
+    model = load_checkpoint(smh_run[0])
+    for name, m in smh_layers(model):
+        assert np.array_equal(m.integer_weights(), get_source("smh").weights(g.layers[name], g))
+        top = int(np.abs(m.integer_weights()).max())    # the smallest shift that never clamps
+        assert 64 <= top <= 127 or g.layers[name].params["shift"] == 0, top
+
+
+def test_golden_equals_qonnx_on_every_digits_test_code(smh_run, smh_ir):
+    from hfn_hls.data import load_dataset
+    from test_stored import golden_vs_qonnx
+    d = load_dataset("digits")
+    gold, q = golden_vs_qonnx(smh_run[2], smh_ir, d.x_test)
+    assert len(gold) == len(d.y_test) == 360
+    assert np.array_equal(q, gold), np.argwhere(q != gold)[:5]
+    assert float((gold.argmax(1) == d.y_test).mean()) == pytest.approx(
+        smh_run[1]["test_accuracy"], abs=1e-9)
+
+
+def test_csim_bit_exact_on_200_images(tmp_path, smh_ir):
+    from hfn_hls.data import load_dataset
+    from hfn_hls.golden import GoldenModel
+    from test_stored import csim
+    d = load_dataset("digits")
+    codes = GoldenModel(smh_ir).quantize_input(d.x_test.transpose(0, 2, 3, 1))[:200]
+    r = csim(smh_ir, tmp_path, codes, "4x8")
+    assert r["vectors"] == 200 and r["mismatches"] == 0, r
