@@ -210,3 +210,71 @@ def test_csim_bit_exact_on_200_images(tmp_path, smh_ir):
     codes = GoldenModel(smh_ir).quantize_input(d.x_test.transpose(0, 2, 3, 1))[:200]
     r = csim(smh_ir, tmp_path, codes, "4x8")
     assert r["vectors"] == 200 and r["mismatches"] == 0, r
+
+
+# -- bad input: one line naming the layer, exit 2 ------------------------------------------------
+
+def _edited(src, dst, edit):
+    import onnx
+    m = onnx.load(str(src))
+    prop = next(p for p in m.metadata_props if p.key == "hfn")
+    meta = json.loads(prop.value)
+    edit(m, meta)
+    prop.value = json.dumps(meta, sort_keys=True)
+    onnx.save(m, str(dst))
+    return dst
+
+
+def _bump_a_weight(m, meta):
+    """Change one integer weight of the second SMH conv in the graph (its initializer)."""
+    from onnx import numpy_helper
+    convs = [n for n in m.graph.node if n.op_type == "Conv"]
+    init = {i.name: i for i in m.graph.initializer}
+    w = numpy_helper.to_array(init[convs[1].input[1]]).copy()
+    w.reshape(-1)[3] += 1
+    init[convs[1].input[1]].CopyFrom(numpy_helper.from_array(w, convs[1].input[1]))
+
+
+def _past_the_end(m, meta):
+    n = meta["shared"]["smh"]["n"]
+    meta["layers"][2]["offset"] = n * n - 10
+
+
+def _rank(r):
+    def edit(m, meta):
+        meta["shared"]["smh"]["rank"] = r
+    return edit
+
+
+@pytest.mark.parametrize("case,layer,needle", [
+    ("weights", 1, "weights differ from L.R"),
+    ("slice", 2, "runs past the end of the"),
+    ("rank0", 0, "rank 0 is not supported"),
+    ("rank_big", 0, "rank 5000 is not supported"),
+])
+def test_bad_smh_input_is_one_line_exit_2(tmp_path, smh_run, case, layer, needle):
+    edit = {"weights": _bump_a_weight, "slice": _past_the_end, "rank0": _rank(0),
+            "rank_big": _rank(5000)}[case]
+    import onnx
+    meta = json.loads(next(p.value for p in onnx.load(str(smh_run[2])).metadata_props
+                           if p.key == "hfn"))
+    name = meta["layers"][layer]["name"] if case != "weights" else meta["conv_calls"][1]
+    path = _edited(smh_run[2], tmp_path / "bad.onnx", edit)
+    for cmd in (["ir", path], ["generate", path, "-o", tmp_path / "prj"]):
+        rc, _, err = _cli(*cmd)
+        assert rc == 2, err
+        line = _one_line(err)
+        assert f"layer {name}" in line and needle in line, line
+
+
+def test_ir_loader_refuses_a_slice_past_the_end(tmp_path, smh_ir):
+    """An IR file (not only an ONNX file) whose layer reads past n^2: one line, exit 2."""
+    d = smh_ir.to_dict()
+    name = sorted(d["layers"])[0]
+    d["layers"][name]["params"]["offset"] = d["shared"]["smh"]["n"] ** 2 - 1
+    p = tmp_path / "bad.ir.json"
+    p.write_text(json.dumps(d))
+    rc, _, err = _cli("generate", p, "-o", tmp_path / "prj")
+    assert rc == 2, err
+    line = _one_line(err)
+    assert f"layer {name}" in line and "past the end" in line, line
