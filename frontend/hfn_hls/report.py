@@ -164,11 +164,19 @@ def report_graph(graph: Graph, preset: Preset | None) -> dict:
                      "weight_bits_by_kind": {}, "mask_bits": 0, "lfsr_state_bits": 0,
                      "requant_bits": rq["(residual)"], "requant_bits_estimated": False,
                      "dense_fp32_bits": 0, "dense_int8_bits": 0, "macs_per_call": None})
-    shared = sum(n for src in sorted({l.source for l in graph.layers.values()})
-                 for n in get_source(src).shared_bits(graph).values())
+    sources = sorted({l.source for l in graph.layers.values()})
+    shared_kinds = {k: n for src in sources for k, n in get_source(src).shared_bits(graph).items()}
+    shared = sum(shared_kinds.values())
+    # working memory some sources need (smh: the weight buffer of its largest layer, one
+    # weight per word): not model storage, reported apart
+    transient = sum(get_source(src).transient_bits(graph) for src in sources
+                    if hasattr(get_source(src), "transient_bits"))
     hfn = any(get_source(l.source).generated for l in graph.layers.values())
+    totals = _totals(rows, shared)
+    totals["shared_bits_by_kind"] = shared_kinds
+    totals["transient_bits"] = transient
     out = {"model": graph.name, "dataset": graph.meta.get("dataset"), "hfn": hfn,
-           "source": "model", "layers": rows, "totals": _totals(rows, shared)}
+           "source": "model", "layers": rows, "totals": totals}
     if preset is not None:
         out.update(reference_sizes(preset_layers(preset)))
     return out
@@ -193,6 +201,12 @@ def format_report(r: dict) -> str:
               f"on chip: {t['on_chip_bits']} bits = {t['on_chip_bits'] / 8e6:.4f} MB  "
               f"(dense fp32 {t['dense_fp32_bits'] / 8e6:.4f} MB: {t['ratio_fp32']:.1f}x; "
               f"int8 {t['dense_int8_bits'] / 8e6:.4f} MB: {t['ratio_int8']:.1f}x)"]
+    if t.get("shared_bits_by_kind"):
+        lines.insert(-1, "shared weight stores (counted once): " + ", ".join(
+            f"{k} {v} bits" for k, v in t["shared_bits_by_kind"].items()))
+    if t.get("transient_bits"):
+        lines.append(f"transient weight buffer (working memory, not storage): "
+                     f"{t['transient_bits']} bits")
     if "hidden_mb" in r:
         lines.append(f"reference convention (estimate_params_size): hidden {r['hidden_mb']:.6f} "
                      f"MB, dense {r['dense_mb']:.6f} MB ({r['conv_weights']} conv weights, "
