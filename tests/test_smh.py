@@ -278,3 +278,44 @@ def test_ir_loader_refuses_a_slice_past_the_end(tmp_path, smh_ir):
     assert rc == 2, err
     line = _one_line(err)
     assert f"layer {name}" in line and "past the end" in line, line
+
+
+# -- report, and a ResNet-20-shaped (CIFAR) SMH model ---------------------------------------------
+
+def test_report_counts_the_factor_roms_once_and_the_transient_buffer(smh_ir):
+    from hfn_hls.report import report_graph
+    r = report_graph(smh_ir, None)
+    t = r["totals"]
+    st = smh_ir.shared["smh"]
+    assert t["shared_bits_by_kind"] == {"smh_L": st["n"] * st["rank"] * 8,
+                                        "smh_R": st["rank"] * st["n"] * 8}
+    assert t["weight_bits"] == 0 and t["shared_bits"] == 2 * st["n"] * st["rank"] * 8
+    biggest = max(l.shape[0] * l.fan_in for l in smh_ir.layers.values())
+    assert t["transient_bits"] == biggest * 8       # the largest layer's 8-bit weights
+
+
+@pytest.fixture(scope="module")
+def resnet20_smh(tmp_path_factory):
+    """An untrained ResNet-20-shaped SMH model (CIFAR input), exported; its IR."""
+    from hfn_hls.export import export_model
+    from hfn_hls.ir.build import build_ir
+    from hfn_hls.train import init_model
+    run = tmp_path_factory.mktemp("r20_smh")
+    model = init_model("resnet20", run, method="smh", fraction=0.25)
+    path = export_model(model, run / "model.onnx")
+    return path, build_ir(path), model
+
+
+def test_resnet20_shape_golden_equals_qonnx_and_csim_200(tmp_path, resnet20_smh):
+    from test_stored import csim, golden_vs_qonnx
+    path, g, model = resnet20_smh
+    pool = model.smh_pool
+    assert len(g.layers) == 22 and pool.virtual_weights == 270896
+    assert (pool.n, pool.rank) == (521, 64)                 # ceil(sqrt(P)), 0.5 f P / n
+    rng = np.random.default_rng(3)
+    x = rng.random((8, 3, 32, 32), dtype=np.float32)
+    gold, q = golden_vs_qonnx(path, g, x)
+    assert np.array_equal(q, gold)
+    codes = rng.integers(0, 256, (200, 32, 32, 3))
+    r = csim(g, tmp_path, codes, "8x8")
+    assert r["vectors"] == 200 and r["mismatches"] == 0, r
