@@ -29,7 +29,7 @@ import numpy as np
 from ..cpp import nested
 from ..errors import HfnError
 from . import register
-from .base import GeneratorCost, HlsGenerator, WeightSource, weight_width
+from .base import GeneratorCost, HlsGenerator, RomImage, RtlGenerator, WeightSource, weight_width
 
 KIND = "smh"
 MIN_RANK, MAX_RANK = 1, 1024        # the C++ / RTL dot-product counters; acc < 2^31
@@ -161,7 +161,7 @@ def store_weights(store: dict, offset: int, shift: int, shape) -> np.ndarray:
 class SmhSource(WeightSource):
     name = "smh"
     hls_header = "hfn_wgen_smh.h"
-    rtl_files = ()          # no Verilog generator yet (docs/weight-generation.md)
+    rtl_files = ("hfn_wgen_smh.v",)
     generated = True
 
     # -- IR loader ------------------------------------------------------------------------
@@ -308,8 +308,15 @@ class SmhSource(WeightSource):
                             pragmas)
 
     def rtl_generator(self, graph, lanes):
-        raise HfnError("source smh", "has no Verilog generator yet",
-                       "use the HLS flow (hfn-hls generate / csim) for SMH models")
+        names = sorted({l.params["store"] for l in graph.layers.values()
+                        if l.source == self.name})
+        if len(names) != 1:
+            raise HfnError("source smh", f"the RTL takes one SMH store, this graph has "
+                           f"{len(names)}", "export the network with one SmhPool")
+        wbs = [self.wb(l, graph) for l in graph.layers.values() if l.source == self.name]
+        return SmhRtlGenerator(lanes.p_out, lanes.p_in, self.store_of(
+            next(l for l in graph.layers.values() if l.source == self.name), graph),
+            max(wbs + [3]))
 
     def hls_cost(self, layer, graph, lanes) -> GeneratorCost:
         co, p_in = layer.shape[0], lanes.p_in
@@ -318,3 +325,58 @@ class SmhSource(WeightSource):
         return GeneratorCost(bits={"transient_weights": co * kc * p_in * wb},
                              declared={"transient_weights": co * kc * p_in * 8},
                              memories=[(co * kc, wb * p_in, 1)], lut=200, ff=100)
+
+
+GROUP_FIELDS = ("GOFF", "K", "CI", "NC", "KCH", "OV", "SHIFT")   # 32 bits each
+
+
+class SmhRtlGenerator(RtlGenerator):
+    """``rtl/hfn_wgen_smh.v``: ROMs ``smh_L`` (N*RANK bytes, row-major), ``smh_R``
+    (RANK*N bytes, row-major) and ``smh_group`` (per output-channel group of every placed
+    layer: GOFF, K, CI, NC, KCH, OV, SHIFT, addressed by ``group``); the tile buffer holds
+    the largest layer's KCH words.  Layers are placed with chunk base 0 (the generator
+    counts a pixel's chunks itself) and consecutive group bases."""
+
+    addressed_by = {"smh_group": "group"}
+    handshake = True
+
+    def __init__(self, p_out: int, p_in: int, store: dict, wb: int):
+        self.p_out, self.p_in, self.store, self.wb = p_out, p_in, store, wb
+        self.groups: list[int] = []
+        self.bases: dict[str, tuple[int, int]] = {}
+        self.tile = 1
+
+    def place(self, layer) -> tuple[int, int]:
+        if layer.name not in self.bases:
+            self.bases[layer.name] = (0, len(self.groups))
+            co, kh, kw, ci = layer.shape
+            k = kh * kw * ci
+            nc = ceil_div(ci, self.p_in)
+            kch = kh * kw * nc
+            self.tile = max(self.tile, kch)
+            for g in range(ceil_div(co, self.p_out)):
+                vals = (layer.params["offset"] + g * self.p_out * k, k, ci, nc, kch,
+                        min(self.p_out, co - g * self.p_out), layer.params["shift"])
+                self.groups.append(sum(int(v) << (32 * i) for i, v in enumerate(vals)))
+        return self.bases[layer.name]
+
+    def roms(self) -> list[RomImage]:
+        L, R = factors(self.store)
+        return [RomImage("smh_L", 8, [int(v) & 0xFF for v in L.reshape(-1)], "smh_L"),
+                RomImage("smh_R", 8, [int(v) & 0xFF for v in R.reshape(-1)], "smh_R"),
+                RomImage("smh_group", 32 * len(GROUP_FIELDS), list(self.groups) or [0],
+                         "smh_group")]
+
+    def instance(self, tag: str, depths: dict[str, int], mem_dir: str) -> list[str]:
+        s = self.store
+        return [
+            f"    hfn_wgen_smh #(.P_OUT(P_OUT), .P_IN(P_IN), .NW(NW), .CAW(CAW), .GAW(GAW), "
+            f".WB({self.wb}), .N({s['n']}), .RANK({s['rank']}),",
+            f"        .WMAX({(1 << (s['wbits'] - 1)) - 1}), .GD({depths['smh_group']}), "
+            f".TD({self.tile}),",
+            f"        .FILE_L({{{mem_dir}, \"/smh_L.mem\"}}), "
+            f".FILE_R({{{mem_dir}, \"/smh_R.mem\"}}),",
+            f"        .FILE_G({{{mem_dir}, \"/smh_group.mem\"}})) u_wgen_{tag} (",
+            "        .clk(ap_clk), .issue(w_issue), .first(w_first), .n(w_n), "
+            f".chunk(w_chunk), .group(w_group), .prep(prep_{tag}), .ready(ready_{tag}),",
+            f"        .w(w_{tag}));"]
