@@ -8,8 +8,8 @@
 // `ready` says it is complete), and the engine then reads the tile for every output
 // pixel: the engine's loop is group-outer, so each weight is made once per inference.
 //
-// Tile fill: P_OUT x P_IN multiply-accumulate units, one per lane of a chunk word; a word
-// takes RANK cycles, a tile KCH * RANK cycles (+2).  Lane (o, i) of chunk t = kpos*NC + c
+// Tile fill: P_OUT x P_IN multiply-accumulate units of U products each, one per lane of a
+// chunk word; a word takes ceil(RANK / U) cycles, a tile KCH * ceil(RANK / U) (+2).  Lane (o, i) of chunk t = kpos*NC + c
 // is weight W[g*P_OUT + o][kpos][c*P_IN + i] = entry p = GOFF + o*K + kpos*CI + c*P_IN + i
 // of L . R (row p / N, column p % N); 0 for lanes past the layer's channels.
 // Group ROM (addressed by `group`): per group, 32-bit fields GOFF, K, CI, NC, KCH, OV
@@ -29,6 +29,7 @@ module hfn_wgen_smh #(
     parameter integer N = 8,           // the virtual matrix is N x N
     parameter integer RANK = 2,
     parameter integer WMAX = 127,
+    parameter integer U = 1,           // multiply-adds per lane per cycle
     parameter integer GD = 2,          // group ROM depth
     parameter integer TD = 2,          // tile depth: the largest KCH
     parameter FILE_L = "",
@@ -50,7 +51,7 @@ module hfn_wgen_smh #(
     localparam integer LANES = P_OUT * P_IN;
     localparam integer GRAW = (GD > 1) ? $clog2(GD) : 1;
     localparam integer TAW = (TD > 1) ? $clog2(TD) : 1;
-    localparam integer RW = (RANK > 1) ? $clog2(RANK) : 1;
+    localparam integer RW = $clog2(RANK + U + 1);
 
     reg signed [7:0] lrom [0:N*RANK-1];
     reg signed [7:0] rrom [0:RANK*N-1];
@@ -83,11 +84,18 @@ module hfn_wgen_smh #(
             localparam integer O = gl / P_IN, I = gl % P_IN;
             wire [31:0] p = goff + O * kk + kc + I;
             wire [31:0] row = p / N, col = p % N;
-            /* verilator lint_off WIDTHTRUNC */
-            wire signed [7:0] lv = lrom[row * RANK + {{(32-RW){1'b0}}, j}];
-            wire signed [7:0] rv = rrom[{{(32-RW){1'b0}}, j} * N + col];
-            /* verilator lint_on WIDTHTRUNC */
-            wire signed [31:0] prod = lv * rv;
+            // U products of this cycle: positions j .. j+U-1 of the dot product
+            reg signed [31:0] prod;
+            integer u;
+            always @(*) begin
+                prod = 32'sd0;
+                for (u = 0; u < U; u = u + 1)
+                    if ({{(32-RW){1'b0}}, j} + u < RANK)
+                        /* verilator lint_off WIDTHTRUNC */
+                        prod = prod + lrom[row * RANK + {{(32-RW){1'b0}}, j} + u]
+                                    * rrom[({{(32-RW){1'b0}}, j} + u) * N + col];
+                        /* verilator lint_on WIDTHTRUNC */
+            end
             wire signed [31:0] fin = (j == 0 ? 32'sd0 : acc[gl]) + prod;
             wire signed [31:0] rnd = (shift == 0) ? fin
                                    : ((fin + (32'sd1 <<< (shift - 1))) >>> shift);
@@ -110,7 +118,7 @@ module hfn_wgen_smh #(
                 phase <= 2'd2;
             end
             2'd2: begin
-                if ({{(32-RW){1'b0}}, j} == RANK - 1) begin
+                if ({{(32-RW){1'b0}}, j} + U >= RANK) begin
                     tile[t[TAW-1:0]] <= word;
                     j <= 0;
                     if (c == nc - 1) begin
@@ -121,7 +129,7 @@ module hfn_wgen_smh #(
                     t <= t + 1;
                     if (t == kch - 1) phase <= 2'd0;
                 end else begin
-                    j <= j + 1'b1;
+                    j <= j + U[RW-1:0];
                 end
             end
             default: phase <= 2'd0;

@@ -314,9 +314,10 @@ class SmhSource(WeightSource):
             raise HfnError("source smh", f"the RTL takes one SMH store, this graph has "
                            f"{len(names)}", "export the network with one SmhPool")
         wbs = [self.wb(l, graph) for l in graph.layers.values() if l.source == self.name]
-        return SmhRtlGenerator(lanes.p_out, lanes.p_in, self.store_of(
-            next(l for l in graph.layers.values() if l.source == self.name), graph),
-            max(wbs + [3]))
+        store = self.store_of(next(l for l in graph.layers.values()
+                                   if l.source == self.name), graph)
+        return SmhRtlGenerator(lanes.p_out, lanes.p_in, store, max(wbs + [3]),
+                               generation_parallelism(graph, lanes, store["rank"]))
 
     def hls_cost(self, layer, graph, lanes) -> GeneratorCost:
         co, p_in = layer.shape[0], lanes.p_in
@@ -325,6 +326,30 @@ class SmhSource(WeightSource):
         return GeneratorCost(bits={"transient_weights": co * kc * p_in * wb},
                              declared={"transient_weights": co * kc * p_in * 8},
                              memories=[(co * kc, wb * p_in, 1)], lut=200, ff=100)
+
+
+GEN_SHARE = 0.4        # tile fills may add at most this share of the convolutions' cycles
+
+
+def generation_parallelism(graph, lanes, rank: int) -> int:
+    """U, the multiply-adds per lane per cycle of the RTL tile fill: the smallest power of
+    two (<= 16, <= rank) for which the fills of all SMH layers take at most GEN_SHARE of
+    their convolutions' ideal cycles (a layer's tile fills take groups * KCH *
+    ceil(rank / U) cycles, its convolution groups * KCH * pixels)."""
+    conv = gen_chunks = 0
+    for op in graph.walk():
+        if op.kind != "conv" or graph.layers[op.attrs["layer"]].source != "smh":
+            continue
+        lay = graph.layers[op.attrs["layer"]]
+        co, kh, kw, ci = lay.shape
+        chunks = ceil_div(co, lanes.p_out) * kh * kw * ceil_div(ci, lanes.p_in)
+        h, w, _ = graph.tensors[op.output].shape
+        conv += chunks * h * w
+        gen_chunks += chunks
+    u = 1
+    while u < min(16, rank) and gen_chunks * ceil_div(rank, u) > GEN_SHARE * conv:
+        u *= 2
+    return u
 
 
 GROUP_FIELDS = ("GOFF", "K", "CI", "NC", "KCH", "OV", "SHIFT")   # 32 bits each
@@ -340,8 +365,8 @@ class SmhRtlGenerator(RtlGenerator):
     addressed_by = {"smh_group": "group"}
     handshake = True
 
-    def __init__(self, p_out: int, p_in: int, store: dict, wb: int):
-        self.p_out, self.p_in, self.store, self.wb = p_out, p_in, store, wb
+    def __init__(self, p_out: int, p_in: int, store: dict, wb: int, u: int = 1):
+        self.p_out, self.p_in, self.store, self.wb, self.u = p_out, p_in, store, wb, u
         self.groups: list[int] = []
         self.bases: dict[str, tuple[int, int]] = {}
         self.tile = 1
@@ -371,7 +396,7 @@ class SmhRtlGenerator(RtlGenerator):
         s = self.store
         return [
             f"    hfn_wgen_smh #(.P_OUT(P_OUT), .P_IN(P_IN), .NW(NW), .CAW(CAW), .GAW(GAW), "
-            f".WB({self.wb}), .N({s['n']}), .RANK({s['rank']}),",
+            f".WB({self.wb}), .N({s['n']}), .RANK({s['rank']}), .U({self.u}),",
             f"        .WMAX({(1 << (s['wbits'] - 1)) - 1}), .GD({depths['smh_group']}), "
             f".TD({self.tile}),",
             f"        .FILE_L({{{mem_dir}, \"/smh_L.mem\"}}), "
