@@ -56,12 +56,16 @@ module hfn_wgen_smh #(
     reg signed [7:0] lrom [0:N*RANK-1];
     reg signed [7:0] rrom [0:RANK*N-1];
     reg [P_OUT*P_IN*WB-1:0] tile [0:TD-1];
+    reg [1:0] phase;                   // 0 idle, 1 group fields arrive, 2 fill
+    reg [TAW-1:0] t_rd;                // the chunk of the pixel last issued
     integer q0;
     initial begin
         $readmemh(FILE_L, lrom);
         $readmemh(FILE_R, rrom);
         for (q0 = 0; q0 < TD; q0 = q0 + 1) tile[q0] = {P_OUT*P_IN*WB{1'b0}};
         w = {P_OUT*P_IN*WB{1'b0}};
+        phase = 2'd0;
+        t_rd = {TAW{1'b0}};
     end
 
     wire [32*7-1:0] gq;
@@ -69,7 +73,6 @@ module hfn_wgen_smh #(
         .clk(clk), .addr(group[GRAW-1:0]), .q(gq));
 
     // ---------------------------------------------------------------- tile fill
-    reg [1:0] phase = 2'd0;            // 0 idle, 1 group fields arrive, 2 fill
     reg [31:0] goff, kk, ci, nc, kch, ov, shift;
     reg [31:0] t, c, kb0, kc;          // chunk, its channel chunk, kpos*CI, kpos*CI + c*P_IN
     reg [RW-1:0] j;
@@ -137,7 +140,6 @@ module hfn_wgen_smh #(
     end
 
     // ---------------------------------------------------------------- read side
-    reg [TAW-1:0] t_rd = {TAW{1'b0}};
     wire [TAW-1:0] t_next = first ? {TAW{1'b0}} : t_rd + 1'b1;
     always @(posedge clk) begin
         if (issue) begin

@@ -140,23 +140,6 @@ def _one_line(err: str) -> str:
     return lines[0]
 
 
-@pytest.fixture(scope="module")
-def smh_run(tmp_path_factory):
-    """(run dir, metrics, model.onnx): digits, --method smh --fraction 0.25, 2 epochs."""
-    from hfn_hls.export import export_model
-    from hfn_hls.train import load_checkpoint, train
-    run = tmp_path_factory.mktemp("smh_run")
-    metrics = train("digits", run, method="smh", fraction=0.25, epochs=2, threads=1,
-                    progress=False)
-    return run, metrics, export_model(load_checkpoint(run), run / "model.onnx")
-
-
-@pytest.fixture(scope="module")
-def smh_ir(smh_run):
-    from hfn_hls.ir.build import build_ir
-    return build_ir(smh_run[2])
-
-
 def test_metrics_and_rank_follow_the_reference(smh_run):
     _, m, _ = smh_run
     p = m["virtual_weights"]
@@ -292,18 +275,6 @@ def test_report_counts_the_factor_roms_once_and_the_transient_buffer(smh_ir):
     assert t["weight_bits"] == 0 and t["shared_bits"] == 2 * st["n"] * st["rank"] * 8
     biggest = max(l.shape[0] * l.fan_in for l in smh_ir.layers.values())
     assert t["transient_bits"] == biggest * 8       # the largest layer's 8-bit weights
-
-
-@pytest.fixture(scope="module")
-def resnet20_smh(tmp_path_factory):
-    """An untrained ResNet-20-shaped SMH model (CIFAR input), exported; its IR."""
-    from hfn_hls.export import export_model
-    from hfn_hls.ir.build import build_ir
-    from hfn_hls.train import init_model
-    run = tmp_path_factory.mktemp("r20_smh")
-    model = init_model("resnet20", run, method="smh", fraction=0.25)
-    path = export_model(model, run / "model.onnx")
-    return path, build_ir(path), model
 
 
 def test_resnet20_shape_golden_equals_qonnx_and_csim_200(tmp_path, resnet20_smh):
