@@ -155,6 +155,7 @@ def test_ir_layers_reference_the_shared_factors(smh_run, smh_ir):
     assert {l.source for l in g.layers.values()} == {"smh"} and list(g.shared) == ["smh"]
     st = g.shared["smh"]
     assert st["rank"] == smh_run[1]["rank"] and st["n"] == smh_run[1]["n"]
+    assert g.meta["output_scale"] > 0         # output codes order the classes as the logits
     offs = sorted((l.params["offset"], l.size) for l in g.layers.values())
     assert offs[0][0] == 0 and all(a + s == b for (a, s), (b, _) in zip(offs, offs[1:]))
     assert offs[-1][0] + offs[-1][1] == smh_run[1]["virtual_weights"] <= st["n"] ** 2

@@ -9,7 +9,8 @@ integer dot products of the slice, requantised by the layer's shift to ``wbits``
 integer weights (docs/arithmetic.md, "SMH weights", straight-through), a convolution with
 those integer-valued weights and one scalar Mul by the layer's scale
 ``sL * sR * 2^shift * c_l * alpha`` (``c_l = sqrt(2 / (kh kw co))``, the reference's
-fan-out constant; ``alpha`` a trained scalar).  ``freeze()`` fixes the integer weights and
+fan-out constant; ``alpha = exp(log_alpha)`` a trained positive scalar).  ``freeze()``
+fixes the integer weights and
 the scale as constants (export: the ONNX Conv holds integers, the Mul a scalar).
 """
 from __future__ import annotations
@@ -119,7 +120,9 @@ class SmhConv2d(nn.Module):
         self.padding = kernel // 2 if padding is None else padding
         self.size = out_ch * in_ch * kernel * kernel
         self.c = math.sqrt(2.0 / (kernel * kernel * out_ch))    # fan-out constant
-        self.alpha = nn.Parameter(torch.ones(()))
+        # the trained scalar alpha = exp(log_alpha) > 0: a layer's scale keeps its sign, so
+        # the classifier's output codes order the classes as its logits do
+        self.log_alpha = nn.Parameter(torch.zeros(()))
         self.offset, self.shift = 0, 0
         self._pool: list = []
         self._frozen = None
@@ -132,6 +135,10 @@ class SmhConv2d(nn.Module):
         with torch.no_grad():
             w, s = self.pool.layer_weight(self)
             self._frozen = (w.detach().clone(), float(s * self.c * float(self.alpha)))
+
+    @property
+    def alpha(self) -> torch.Tensor:
+        return self.log_alpha.exp()
 
     def unfreeze(self) -> None:
         self._frozen = None
