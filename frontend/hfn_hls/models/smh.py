@@ -9,7 +9,7 @@ integer dot products of the slice, requantised by the layer's shift to ``wbits``
 integer weights (docs/arithmetic.md, "SMH weights", straight-through), a convolution with
 those integer-valued weights and one scalar Mul by the layer's scale
 ``sL * sR * 2^shift * c_l * alpha`` (``c_l = sqrt(2 / (kh kw co))``, the reference's
-fan-out constant; ``alpha = exp(log_alpha)`` a trained positive scalar).  ``freeze()``
+fan-out constant; ``alpha`` a trained scalar, ``|alpha|`` for the classifier).  ``freeze()``
 fixes the integer weights and
 the scale as constants (export: the ONNX Conv holds integers, the Mul a scalar).
 """
@@ -61,9 +61,9 @@ class SmhPool(nn.Module):
             lay._pool = [self]
             off += lay.size
         self.virtual_weights = off
-        self.n = smh_source.matrix_side(off)
+        self.n = smh_source.matrix_side(off, smh_source.N_ALIGN)
         self.rank = int(self.rank_given) if self.rank_given else \
-            smh_source.rank_for(float(self.fraction), off)
+            smh_source.rank_for(float(self.fraction), off, smh_source.N_ALIGN)
         std = math.sqrt(1.0 / math.sqrt(self.rank))      # L.R has unit std (reference)
         self.L = nn.Parameter(torch.randn(self.n, self.rank) * std)
         self.R = nn.Parameter(torch.randn(self.rank, self.n) * std)
@@ -120,9 +120,10 @@ class SmhConv2d(nn.Module):
         self.padding = kernel // 2 if padding is None else padding
         self.size = out_ch * in_ch * kernel * kernel
         self.c = math.sqrt(2.0 / (kernel * kernel * out_ch))    # fan-out constant
-        # the trained scalar alpha = exp(log_alpha) > 0: a layer's scale keeps its sign, so
-        # the classifier's output codes order the classes as its logits do
-        self.log_alpha = nn.Parameter(torch.zeros(()))
+        # the trained scalar alpha; a layer with ``positive`` (the classifier) scales by
+        # |alpha|, so its output codes order the classes as its logits do
+        self.alpha = nn.Parameter(torch.ones(()))
+        self.positive = False
         self.offset, self.shift = 0, 0
         self._pool: list = []
         self._frozen = None
@@ -134,11 +135,11 @@ class SmhConv2d(nn.Module):
     def freeze(self) -> None:
         with torch.no_grad():
             w, s = self.pool.layer_weight(self)
-            self._frozen = (w.detach().clone(), float(s * self.c * float(self.alpha)))
+            self._frozen = (w.detach().clone(), float(s * self.c * float(self.scalar())))
 
-    @property
-    def alpha(self) -> torch.Tensor:
-        return self.log_alpha.exp()
+    def scalar(self) -> torch.Tensor:
+        return self.alpha.abs() if self.positive else self.alpha
+
 
     def unfreeze(self) -> None:
         self._frozen = None
@@ -154,7 +155,7 @@ class SmhConv2d(nn.Module):
             w, s = self._frozen
             return F.conv2d(x, w, None, self.stride, self.padding) * s
         w, s = self.pool.layer_weight(self)
-        return F.conv2d(x, w, None, self.stride, self.padding) * (s * self.c) * self.alpha
+        return F.conv2d(x, w, None, self.stride, self.padding) * (s * self.c) * self.scalar()
 
     def extra_repr(self) -> str:
         return (f"{self.in_ch}, {self.out_ch}, kernel={self.kernel}, stride={self.stride}, "

@@ -55,19 +55,23 @@ def decode(hexstr: str, shape) -> np.ndarray:
     return raw.astype(np.int64).reshape(tuple(shape))
 
 
-def matrix_side(virtual_weights: int) -> int:
-    """n = ceil(sqrt(P)) (the reference's variable_pool)."""
+N_ALIGN = 64     # the trained models' n is a multiple of this (the Verilog generator's banks)
+
+
+def matrix_side(virtual_weights: int, align: int = 1) -> int:
+    """n = ceil(sqrt(P)) (the reference's variable_pool), rounded up to a multiple of
+    ``align`` (the models: N_ALIGN, so that the RTL's P_IN column banks line up)."""
     n = int(np.ceil(np.sqrt(virtual_weights)))
     while n * n < virtual_weights:
         n += 1
     while n > 1 and (n - 1) * (n - 1) >= virtual_weights:
         n -= 1
-    return n
+    return ceil_div(n, align) * align
 
 
-def rank_for(fraction: float, virtual_weights: int) -> int:
+def rank_for(fraction: float, virtual_weights: int, align: int = 1) -> int:
     """r = floor(0.5 * f * P / n), at least 1 (the reference's variable_pool)."""
-    n = matrix_side(virtual_weights)
+    n = matrix_side(virtual_weights, align)
     return max(1, int(np.floor(0.5 * fraction * virtual_weights / n)))
 
 
@@ -352,20 +356,31 @@ def generation_parallelism(graph, lanes, rank: int) -> int:
     return u
 
 
-GROUP_FIELDS = ("GOFF", "K", "CI", "NC", "KCH", "OV", "SHIFT")   # 32 bits each
+GROUP_FIELDS = ("ROW0", "COL0", "KQ", "KR", "CI", "NC", "KCH", "OV", "SHIFT")  # 32 bits
+
+
+def _bytes_word(vals) -> int:
+    return sum((int(v) & 0xFF) << (8 * u) for u, v in enumerate(vals))
 
 
 class SmhRtlGenerator(RtlGenerator):
-    """``rtl/hfn_wgen_smh.v``: ROMs ``smh_L`` (N*RANK bytes, row-major), ``smh_R``
-    (RANK*N bytes, row-major) and ``smh_group`` (per output-channel group of every placed
-    layer: GOFF, K, CI, NC, KCH, OV, SHIFT, addressed by ``group``); the tile buffer holds
-    the largest layer's KCH words.  Layers are placed with chunk base 0 (the generator
-    counts a pixel's chunks itself) and consecutive group bases."""
+    """``rtl/hfn_wgen_smh.v``.  ROMs: ``smh_le`` / ``smh_lo`` (the even / odd rows of L,
+    ceil(RANK/U) words of U bytes per row), ``smh_rt<b>`` for b < P_IN (the columns of R
+    with col mod P_IN = b, as rows of R^T, same word layout) — each instantiated once per
+    output lane in the module — and ``smh_group`` (per output-channel group of every
+    placed layer: ROW0, COL0 of its first weight, KQ, KR with K = KQ*n + KR, CI, NC, KCH,
+    OV, SHIFT; addressed by ``group``).  Layers are placed with chunk base 0 (the
+    generator counts a pixel's chunks itself) and consecutive group bases."""
 
     addressed_by = {"smh_group": "group"}
     handshake = True
 
     def __init__(self, p_out: int, p_in: int, store: dict, wb: int, u: int = 1):
+        n = store["n"]
+        if n % p_in:
+            raise HfnError(f"SMH store (n = {n})", f"the Verilog generator needs n to be a "
+                           f"multiple of P_IN = {p_in}", "train with hfn-hls >= this version "
+                           "(n is rounded up to a multiple of 64), or use fewer input lanes")
         self.p_out, self.p_in, self.store, self.wb, self.u = p_out, p_in, store, wb, u
         self.groups: list[int] = []
         self.bases: dict[str, tuple[int, int]] = {}
@@ -378,19 +393,35 @@ class SmhRtlGenerator(RtlGenerator):
             k = kh * kw * ci
             nc = ceil_div(ci, self.p_in)
             kch = kh * kw * nc
+            n = self.store["n"]
             self.tile = max(self.tile, kch)
             for g in range(ceil_div(co, self.p_out)):
-                vals = (layer.params["offset"] + g * self.p_out * k, k, ci, nc, kch,
+                goff = layer.params["offset"] + g * self.p_out * k
+                vals = (goff // n, goff % n, k // n, k % n, ci, nc, kch,
                         min(self.p_out, co - g * self.p_out), layer.params["shift"])
                 self.groups.append(sum(int(v) << (32 * i) for i, v in enumerate(vals)))
         return self.bases[layer.name]
 
     def roms(self) -> list[RomImage]:
         L, R = factors(self.store)
-        return [RomImage("smh_L", 8, [int(v) & 0xFF for v in L.reshape(-1)], "smh_L"),
-                RomImage("smh_R", 8, [int(v) & 0xFF for v in R.reshape(-1)], "smh_R"),
-                RomImage("smh_group", 32 * len(GROUP_FIELDS), list(self.groups) or [0],
-                         "smh_group")]
+        n, r, u = self.store["n"], self.store["rank"], self.u
+        jw = ceil_div(r, u)
+        ne = (n + 2) // 2
+        lp = np.zeros((2 * ne, jw * u), np.int64)
+        lp[:n, :r] = L
+        rt = np.zeros((n, jw * u), np.int64)
+        rt[:, :r] = R.T
+
+        def words(rows):
+            return [_bytes_word(row[j * u:(j + 1) * u]) for row in rows for j in range(jw)]
+
+        out = [RomImage("smh_le", 8 * u, words(lp[0::2]), "smh_L"),
+               RomImage("smh_lo", 8 * u, words(lp[1::2]), "smh_L")]
+        out += [RomImage(f"smh_rt{b}", 8 * u, words(rt[b::self.p_in]), "smh_R")
+                for b in range(self.p_in)]
+        out.append(RomImage("smh_group", 32 * len(GROUP_FIELDS), list(self.groups) or [0],
+                            "smh_group"))
+        return out
 
     def instance(self, tag: str, depths: dict[str, int], mem_dir: str) -> list[str]:
         s = self.store
@@ -398,10 +429,7 @@ class SmhRtlGenerator(RtlGenerator):
             f"    hfn_wgen_smh #(.P_OUT(P_OUT), .P_IN(P_IN), .NW(NW), .CAW(CAW), .GAW(GAW), "
             f".WB({self.wb}), .N({s['n']}), .RANK({s['rank']}), .U({self.u}),",
             f"        .WMAX({(1 << (s['wbits'] - 1)) - 1}), .GD({depths['smh_group']}), "
-            f".TD({self.tile}),",
-            f"        .FILE_L({{{mem_dir}, \"/smh_L.mem\"}}), "
-            f".FILE_R({{{mem_dir}, \"/smh_R.mem\"}}),",
-            f"        .FILE_G({{{mem_dir}, \"/smh_group.mem\"}})) u_wgen_{tag} (",
+            f".TD({self.tile}), .MEM({mem_dir})) u_wgen_{tag} (",
             "        .clk(ap_clk), .issue(w_issue), .first(w_first), .n(w_n), "
             f".chunk(w_chunk), .group(w_group), .prep(prep_{tag}), .ready(ready_{tag}),",
             f"        .w(w_{tag}));"]
