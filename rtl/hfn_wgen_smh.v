@@ -54,12 +54,11 @@ module hfn_wgen_smh #(
     localparam integer JW = (RANK + U - 1) / U;          // words per dot product
     localparam integer NE = (N + 2) / 2;                 // even / odd rows (+1 spare)
     localparam integer NB = N / P_IN;                    // R^T rows per bank
-    localparam integer LP = (P_IN > 1) ? $clog2(P_IN) : 1;
     localparam integer GRAW = (GD > 1) ? $clog2(GD) : 1;
     localparam integer TAW = (TD > 1) ? $clog2(TD) : 1;
     localparam integer JAW = (JW > 1) ? $clog2(JW) : 1;
-    localparam integer EAW = $clog2(NE * JW + 1);
-    localparam integer BAW = $clog2(NB * JW + 1);
+    localparam integer EAW = (NE * JW > 1) ? $clog2(NE * JW) : 1;
+    localparam integer BAW = (NB * JW > 1) ? $clog2(NB * JW) : 1;
 
     reg [P_OUT*P_IN*WB-1:0] tile [0:TD-1];
     reg [1:0] phase;                   // 0 idle, 1 group fields arrive, 2 fill
@@ -79,7 +78,7 @@ module hfn_wgen_smh #(
         g_kr = gq[96 +: 32];
 
     // ---------------------------------------------------------------- fill control
-    reg [31:0] ci, nc, kch, ov, shift, kq, kr;
+    reg [31:0] ci, nc, kch, ov, shift;
     reg [31:0] t, c, kb0, kc;          // chunk, its channel chunk, kpos*CI, kpos*CI + c*P_IN
     reg [JAW-1:0] jw;
     reg run;                           // addresses of (t, jw) issued this cycle
@@ -99,7 +98,7 @@ module hfn_wgen_smh #(
             2'd0: begin run <= 1'b0; if (prep) phase <= 2'd1; end
             2'd1: begin
                 ci <= gq[128 +: 32]; nc <= gq[160 +: 32]; kch <= gq[192 +: 32];
-                ov <= gq[224 +: 32]; shift <= gq[256 +: 32]; kq <= g_kq; kr <= g_kr;
+                ov <= gq[224 +: 32]; shift <= gq[256 +: 32];
                 t <= 0; c <= 0; kb0 <= 0; kc <= 0; jw <= 0;
                 run <= 1'b1;
                 phase <= 2'd2;
@@ -160,10 +159,12 @@ module hfn_wgen_smh #(
             /* verilator lint_off WIDTHTRUNC */
             wire [EAW-1:0] ea = (re >> 1) * JW + jw, oa = (ro >> 1) * JW + jw;
             /* verilator lint_on WIDTHTRUNC */
+            /* verilator lint_off WIDTHTRUNC */
             always @(posedge clk) begin
                 le_q <= le[ea];
                 lo_q <= lo[oa];
             end
+            /* verilator lint_on WIDTHTRUNC */
             reg [31:0] rowb_d, colb_d;
             always @(posedge clk) begin rowb_d <= rowb; colb_d <= colb; end
             // R^T banks: bank b holds the columns b, b + P_IN, ...
@@ -178,13 +179,16 @@ module hfn_wgen_smh #(
                                        ".mem"}, rt);
                 end
                 // the lane reading bank b: i = (b - colb) mod P_IN
-                wire [LP-1:0] ib = gi[LP-1:0] - colb[LP-1:0];
-                wire [31:0] cb0 = colb + {{(32-LP){1'b0}}, ib};
+                // (P_IN is a power of two: % and / are bit selections)
+                wire [31:0] ib = (gi + P_IN - colb % P_IN) % P_IN;
+                wire [31:0] cb0 = colb + ib;
                 wire [31:0] cb = (cb0 >= N) ? cb0 - N : cb0;
                 /* verilator lint_off WIDTHTRUNC */
-                wire [BAW-1:0] ba = (cb >> LP) * JW + jw;
+                wire [BAW-1:0] ba = (cb / P_IN) * JW + jw;
                 /* verilator lint_on WIDTHTRUNC */
+                /* verilator lint_off WIDTHTRUNC */
                 always @(posedge clk) q <= rt[ba];
+                /* verilator lint_on WIDTHTRUNC */
                 assign rt_q[gi*8*U +: 8*U] = q;
             end
             // lane i: data one cycle after its addresses
@@ -194,7 +198,7 @@ module hfn_wgen_smh #(
                 wire [31:0] r = rowb_d + (wrap ? 1 : 0);
                 wire [31:0] cc = wrap ? c0 - N : c0;
                 wire [8*U-1:0] lw = r[0] ? lo_q : le_q;
-                wire [8*U-1:0] rw = rt_q[cc[LP-1:0]*8*U +: 8*U];
+                wire [8*U-1:0] rw = rt_q[(cc % P_IN)*8*U +: 8*U];
                 reg signed [31:0] prod;
                 integer u;
                 always @(*) begin
@@ -210,7 +214,7 @@ module hfn_wgen_smh #(
                 wire signed [31:0] cl = (rnd > WMAX) ? WMAX : ((rnd < -WMAX) ? -WMAX : rnd);
                 wire valid = (go < ov) && (kcoff_d + gi < ci);
                 assign word[(go*P_IN + gi)*WB +: WB] = valid ? cl[WB-1:0] : {WB{1'b0}};
-                wire _unused_l = &{1'b0, cl[31:WB], r[31:1], cc[31:LP]};
+                wire _unused_l = &{1'b0, cl[31:WB], r[31:1], cc};
             end
         end
     endgenerate

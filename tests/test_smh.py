@@ -143,8 +143,9 @@ def _one_line(err: str) -> str:
 def test_metrics_and_rank_follow_the_reference(smh_run):
     _, m, _ = smh_run
     p = m["virtual_weights"]
-    n = int(np.ceil(np.sqrt(p)))
+    n = -(-int(np.ceil(np.sqrt(p))) // smh.N_ALIGN) * smh.N_ALIGN      # ceil(sqrt(P)), aligned
     assert m["n"] == n and m["rank"] == int(0.5 * 0.25 * p / n)
+    assert m["ends"] == "stored" and m["stored_weights"] == 32 * 9 + 64 * 10
     assert m["variables"] == 2 * n * m["rank"] + m["layer_scalars"]
     assert abs(m["factor_variables"] / p - 0.25) < 0.01
     assert m["test_accuracy"] > 0.5 and m["method"] == "smh"
@@ -152,17 +153,21 @@ def test_metrics_and_rank_follow_the_reference(smh_run):
 
 def test_ir_layers_reference_the_shared_factors(smh_run, smh_ir):
     g = smh_ir
-    assert {l.source for l in g.layers.values()} == {"smh"} and list(g.shared) == ["smh"]
+    srcs = {n: l.source for n, l in g.layers.items()}
+    assert srcs.pop("stem") == srcs.pop("fc") == "stored"       # --ends stored (default)
+    assert set(srcs.values()) == {"smh"} and list(g.shared) == ["smh"]
+    offs = sorted((l.params["offset"], l.size) for l in g.layers.values() if l.source == "smh")
     st = g.shared["smh"]
     assert st["rank"] == smh_run[1]["rank"] and st["n"] == smh_run[1]["n"]
     assert g.meta["output_scale"] > 0         # output codes order the classes as the logits
-    offs = sorted((l.params["offset"], l.size) for l in g.layers.values())
     assert offs[0][0] == 0 and all(a + s == b for (a, s), (b, _) in zip(offs, offs[1:]))
     assert offs[-1][0] + offs[-1][1] == smh_run[1]["virtual_weights"] <= st["n"] ** 2
     # the IR round trip keeps the store; the golden weights come from it
     from hfn_hls.ir.model import Graph
     g2 = Graph.from_dict(json.loads(json.dumps(g.to_dict())))
     for name, lay in g.layers.items():
+        if lay.source != "smh":
+            continue
         assert np.array_equal(get_source("smh").weights(g2.layers[name], g2),
                               get_source("smh").weights(lay, g))
     # ... and they are the PyTorch model's integer weights
@@ -210,10 +215,11 @@ def _edited(src, dst, edit):
 
 
 def _bump_a_weight(m, meta):
-    """Change one integer weight of the second SMH conv in the graph (its initializer)."""
+    """Change one integer weight of the second SMH conv in the graph (its initializer;
+    the stored stem's weights come from a Quant node)."""
     from onnx import numpy_helper
-    convs = [n for n in m.graph.node if n.op_type == "Conv"]
     init = {i.name: i for i in m.graph.initializer}
+    convs = [n for n in m.graph.node if n.op_type == "Conv" and n.input[1] in init]
     w = numpy_helper.to_array(init[convs[1].input[1]]).copy()
     w.reshape(-1)[3] += 1
     init[convs[1].input[1]].CopyFrom(numpy_helper.from_array(w, convs[1].input[1]))
@@ -273,8 +279,10 @@ def test_report_counts_the_factor_roms_once_and_the_transient_buffer(smh_ir):
     st = smh_ir.shared["smh"]
     assert t["shared_bits_by_kind"] == {"smh_L": st["n"] * st["rank"] * 8,
                                         "smh_R": st["rank"] * st["n"] * 8}
-    assert t["weight_bits"] == 0 and t["shared_bits"] == 2 * st["n"] * st["rank"] * 8
-    biggest = max(l.shape[0] * l.fan_in for l in smh_ir.layers.values())
+    assert t["generated_bits"] == 0 and t["shared_bits"] == 2 * st["n"] * st["rank"] * 8
+    assert t["stored_bits"] == sum(get_source("stored").storage_bits(l, smh_ir)["weights"]
+                                   for l in smh_ir.layers.values() if l.source == "stored")
+    biggest = max(l.shape[0] * l.fan_in for l in smh_ir.layers.values() if l.source == "smh")
     assert t["transient_bits"] == biggest * 8       # the largest layer's 8-bit weights
 
 
@@ -282,8 +290,8 @@ def test_resnet20_shape_golden_equals_qonnx_and_csim_200(tmp_path, resnet20_smh)
     from test_stored import csim, golden_vs_qonnx
     path, g, model = resnet20_smh
     pool = model.smh_pool
-    assert len(g.layers) == 22 and pool.virtual_weights == 270896
-    assert (pool.n, pool.rank) == (521, 64)                 # ceil(sqrt(P)), 0.5 f P / n
+    assert len(g.layers) == 22 and pool.virtual_weights == 270896 - 16 * 27 - 64 * 10
+    assert (pool.n, pool.rank) == (576, 58)   # ceil(sqrt(P)) = 520 -> 576 (x64), 0.5 f P / n
     rng = np.random.default_rng(3)
     x = rng.random((8, 3, 32, 32), dtype=np.float32)
     gold, q = golden_vs_qonnx(path, g, x)
@@ -291,3 +299,22 @@ def test_resnet20_shape_golden_equals_qonnx_and_csim_200(tmp_path, resnet20_smh)
     codes = rng.integers(0, 256, (200, 32, 32, 3))
     r = csim(g, tmp_path, codes, "8x8")
     assert r["vectors"] == 200 and r["mismatches"] == 0, r
+
+
+def test_ends_smh_takes_stem_and_classifier_from_the_factors(tmp_path):
+    """--ends smh: every conv from L.R; the classifier scales by |alpha| (positive output
+    scale: the codes order the classes as the logits do), golden == QONNX."""
+    from hfn_hls.export import export_model
+    from hfn_hls.ir.build import build_ir
+    from hfn_hls.train import init_model
+    from test_stored import golden_vs_qonnx
+    model = init_model("digits", tmp_path, method="smh", fraction=0.1, ends="smh")
+    with torch.no_grad():
+        model.fc.alpha.fill_(-0.5)                   # a negative scalar stays positive
+    path = export_model(model, tmp_path / "model.onnx")
+    g = build_ir(path)
+    assert {l.source for l in g.layers.values()} == {"smh"} and len(g.layers) == 11
+    assert g.meta["output_scale"] > 0
+    x = np.random.default_rng(0).random((16, 1, 8, 8), dtype=np.float32)
+    gold, q = golden_vs_qonnx(path, g, x)
+    assert np.array_equal(gold, q)
