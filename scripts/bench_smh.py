@@ -115,6 +115,9 @@ def main() -> int:
             ax.annotate(f"f={r['fraction']}, r={r['rank']}", (r["compression"],
                         r["test_accuracy"]), fontsize=7)
         ax.axhline(dense["test_accuracy"], color="gray", ls="--", label="dense (8-bit)")
+        from matplotlib.ticker import NullFormatter, ScalarFormatter
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("compression (virtual weights / trained variables)")
         ax.set_ylabel("digits test accuracy")
         ax.legend()
