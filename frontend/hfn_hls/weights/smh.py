@@ -133,6 +133,21 @@ def check_store(store: dict) -> str | None:
     return None
 
 
+def _params_schema():
+    from pydantic import Field
+
+    from ..validate import Closed, Name, NonNegInt
+
+    class SmhParams(Closed):
+        """IR params of an ``smh`` layer."""
+
+        store: Name
+        offset: NonNegInt
+        shift: int = Field(ge=0, le=MAX_SHIFT)
+
+    return SmhParams
+
+
 _CACHE: dict[tuple, tuple] = {}
 
 
@@ -169,18 +184,30 @@ class SmhSource(WeightSource):
     generated = True
 
     # -- IR loader ------------------------------------------------------------------------
-    def validate_params(self, params: dict, shape=None) -> None:
-        if not isinstance(params, dict):
-            raise ValueError("params is not an object")
-        for k in ("store", "offset", "shift"):
-            if k not in params:
-                raise ValueError(f"params lack {k!r}")
-        if not isinstance(params["store"], str):
-            raise ValueError("store is not the name of a shared store")
-        if not isinstance(params["offset"], int) or params["offset"] < 0:
-            raise ValueError(f"offset {params['offset']!r} is not a non-negative integer")
-        if not isinstance(params["shift"], int) or not 0 <= params["shift"] <= MAX_SHIFT:
-            raise ValueError(f"shift {params['shift']!r} is not an integer in 0..{MAX_SHIFT}")
+    def validate_params(self, layer, graph) -> str | None:
+        """Params ``{store, offset, shift}`` (pydantic schema below); with the graph: the
+        store exists in ``graph.shared``, is a valid SMH store (rank, widths, factor
+        values) and the layer's slice lies inside its n x n matrix."""
+        from pydantic import ValidationError
+
+        from ..validate import error_text
+        try:
+            p = _params_schema().model_validate(layer.params)
+        except ValidationError as e:
+            return "params: " + error_text(e.errors()[0])
+        if graph is None:
+            return None
+        store = (getattr(graph, "shared", None) or {}).get(p.store)
+        if store is None:
+            return f"params: store {p.store!r} is not in the graph's shared stores"
+        reason = check_store(store)
+        if reason:
+            return f"shared store {p.store!r}: {reason}"
+        n = store["n"]
+        if p.offset + layer.size > n * n:
+            return (f"params: the slice [{p.offset}, {p.offset + layer.size}) runs past the "
+                    f"end of the {n}x{n} virtual matrix ({n * n} entries)")
+        return None
 
     # -- importer -------------------------------------------------------------------------
     def _store(self, info: dict) -> dict:
