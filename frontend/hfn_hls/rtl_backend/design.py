@@ -208,6 +208,8 @@ def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Des
         params[k] = max(params[k], fp.get(k, 0))
     d = Design(params, roms, thr, prog, generators=gens)
     d.stats = _stats(graph, prog, roms, thr, lanes)
+    for gen in gens.values():       # a generator's own figures (smh: tile buffer, copies)
+        d.stats.update(getattr(gen, "stats", lambda: {})())
     return d
 
 

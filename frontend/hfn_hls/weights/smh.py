@@ -450,6 +450,15 @@ class SmhRtlGenerator(RtlGenerator):
                             "smh_group"))
         return out
 
+    def stats(self) -> dict:
+        """rtl.json figures: the transient tile buffer (working memory), the copies of the
+        factor ROMs the generator instantiates (one per output lane) and its multipliers."""
+        L, R = self.store["n"] * self.store["rank"] * 8, self.store["rank"] * self.store["n"] * 8
+        return {"smh": {"tile_bits": self.tile * self.p_out * self.p_in * self.wb,
+                        "factor_rom_copies": self.p_out,
+                        "factor_rom_bits_instantiated": self.p_out * (L + R),
+                        "fill_multipliers": self.p_out * self.p_in * self.u, "u": self.u}}
+
     def instance(self, tag: str, depths: dict[str, int], mem_dir: str) -> list[str]:
         s = self.store
         return [
