@@ -175,6 +175,10 @@ def report_graph(graph: Graph, preset: Preset | None) -> dict:
     totals = _totals(rows, shared)
     totals["shared_bits_by_kind"] = shared_kinds
     totals["transient_bits"] = transient
+    # what each source says about its shared stores (smh: n, rank, trained variables)
+    totals["shared_stores"] = {k: v for src in sources
+                               for k, v in getattr(get_source(src), "shared_summary",
+                                                   lambda g: {})(graph).items()}
     out = {"model": graph.name, "dataset": graph.meta.get("dataset"), "hfn": hfn,
            "source": "model", "layers": rows, "totals": totals}
     if preset is not None:
@@ -204,9 +208,13 @@ def format_report(r: dict) -> str:
     if t.get("shared_bits_by_kind"):
         lines.insert(-1, "shared weight stores (counted once): " + ", ".join(
             f"{k} {v} bits" for k, v in t["shared_bits_by_kind"].items()))
+    for name, st in (t.get("shared_stores") or {}).items():
+        lines.insert(-1, f"  store {name}: " + ", ".join(f"{k} {v}" for k, v in st.items()))
     if t.get("transient_bits"):
         lines.append(f"transient weight buffer (working memory, not storage): "
-                     f"{t['transient_bits']} bits")
+                     f"{t['transient_bits']} bits (the largest layer's weights, as the C++ "
+                     f"generator holds them; the RTL holds one output-channel group: "
+                     f"rtl.json)")
     if "hidden_mb" in r:
         lines.append(f"reference convention (estimate_params_size): hidden {r['hidden_mb']:.6f} "
                      f"MB, dense {r['dense_mb']:.6f} MB ({r['conv_weights']} conv weights, "

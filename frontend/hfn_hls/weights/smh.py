@@ -297,6 +297,19 @@ class SmhSource(WeightSource):
             out["smh_R"] += s["rank"] * s["n"] * s["r_bits"]
         return out
 
+    def shared_summary(self, graph) -> dict[str, dict]:
+        """Per SMH store of the graph: n, rank and the trained factor values 2 n r."""
+        out = {}
+        for name in sorted({l.params["store"] for l in graph.layers.values()
+                            if l.source == self.name}):
+            st = graph.shared[name]
+            out[name] = {"n": st["n"], "rank": st["rank"],
+                         "factor_variables": 2 * st["n"] * st["rank"],
+                         "virtual_weights": sum(l.size for l in graph.layers.values()
+                                                if l.source == self.name and
+                                                l.params["store"] == name)}
+        return out
+
     def transient_bits(self, graph, p_in: int = 1) -> int:
         """The weight buffer of the largest SMH layer (working memory, not storage)."""
         sizes = [l.shape[0] * ceil_div(l.fan_in, p_in) * p_in * self.wb(l, graph)
