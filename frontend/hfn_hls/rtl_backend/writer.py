@@ -220,6 +220,8 @@ def write_rtl(graph: Graph, board: Board | None, lanes: Lanes, out_dir: Path, *,
             "ideal_cycles": d.stats["ideal_cycles"],
             "passes": len(d.program.conv_passes()),
         }
+        for k, v in d.stats.items():     # a generator's own figures (smh: its tile, copies)
+            desc.setdefault(k, v)
         (tmp / "rtl.json").write_text(json.dumps(desc, indent=1, sort_keys=True) + "\n")
         return desc
 
