@@ -122,3 +122,39 @@ def layerfold_onnx(tmp_path_factory):
 def ops_onnx(tmp_path_factory):
     """Strided and 5x5 convs, LeakyReLU, AvgPool2d, Transpose + MatMul (no metadata)."""
     return _user_models().ops_export(tmp_path_factory.mktemp("ops") / "ops.onnx")
+
+
+def _smh_trained(tmp_path_factory):
+    from hfn_hls.export import export_model
+    from hfn_hls.train import load_checkpoint, train
+
+    run = tmp_path_factory.mktemp("smh_run")
+    metrics = train("digits", run, method="smh", fraction=0.25, epochs=2, threads=1,
+                    progress=False)
+    return run, metrics, export_model(load_checkpoint(run), run / "model.onnx")
+
+
+@pytest.fixture(scope="session")
+def smh_run(tmp_path_factory):
+    """(run dir, metrics, model.onnx): digits, --method smh --fraction 0.25, 2 epochs."""
+    return _smh_trained(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def smh_ir(smh_run):
+    from hfn_hls.ir.build import build_ir
+
+    return build_ir(smh_run[2])
+
+
+@pytest.fixture(scope="session")
+def resnet20_smh(tmp_path_factory):
+    """(model.onnx, IR, model): an untrained ResNet-20-shaped SMH model (CIFAR input)."""
+    from hfn_hls.export import export_model
+    from hfn_hls.ir.build import build_ir
+    from hfn_hls.train import init_model
+
+    run = tmp_path_factory.mktemp("r20_smh")
+    model = init_model("resnet20", run, method="smh", fraction=0.25)
+    path = export_model(model, run / "model.onnx")
+    return path, build_ir(path), model

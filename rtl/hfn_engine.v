@@ -84,6 +84,8 @@ module hfn_engine #(
     output reg  [GAW-1:0]              w_group,
     output wire [3:0]                  w_sel,
     input  wire [P_OUT*P_IN*WB-1:0]    w_q,
+    output wire                        w_prep,    // a group begins (generators with a tile)
+    input  wire                        w_ready,   // the generator's tile is ready
     output wire [3*TAW-1:0]            rq_addr,   // requant ROMs: one address per unit
     input  wire [P_OUT*(Q0+Q1+Q2)-1:0] rq_q,      // unit 0's lanes, then 1's, then 2's
     input  wire [P_OUT*(X0+X1+X2)-1:0] rq_exc,    // constant exception entries, same order
@@ -158,6 +160,9 @@ module hfn_engine #(
     assign w_first = chunk_first;
     assign w_n = i_n;
     assign w_sel = f_flags[7:4];
+    // a generator that makes a group's weights in advance (smh) starts on w_prep and holds
+    // the group's first issue until w_ready; the others are always ready
+    assign w_prep = (state == S_WG) && (wcnt == 0);
     integer r, k;
 
     always @(posedge clk) begin
@@ -207,8 +212,8 @@ module hfn_engine #(
                 end
                 S_WOUT: if (!f_out || !out_busy) begin wcnt <= 0; state <= S_WG; end
                 S_WG: begin      // weight generators read per-group ROMs (w_group)
-                    wcnt <= wcnt + 1;
-                    if (wcnt == TWO) state <= S_ISSUE;
+                    if (wcnt != TWO) wcnt <= wcnt + 1;
+                    else if (w_ready) state <= S_ISSUE;
                 end
                 S_ISSUE: begin
                     if (!hole) begin   // a hole: the residual's read in the source buffer

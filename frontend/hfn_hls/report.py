@@ -183,11 +183,23 @@ def report_graph(graph: Graph, preset: Preset | None) -> dict:
                      "requant_bits": rq["(residual)"], "requant_bits_estimated": False,
                      "requant_channel_sets": cs["(residual)"],
                      "dense_fp32_bits": 0, "dense_int8_bits": 0, "macs_per_call": None})
-    shared = sum(n for src in sorted({l.source for l in graph.layers.values()})
-                 for n in get_source(src).shared_bits(graph).values())
+    sources = sorted({l.source for l in graph.layers.values()})
+    shared_kinds = {k: n for src in sources for k, n in get_source(src).shared_bits(graph).items()}
+    shared = sum(shared_kinds.values())
+    # working memory some sources need (smh: the weight buffer of its largest layer, one
+    # weight per word): not model storage, reported apart
+    transient = sum(get_source(src).transient_bits(graph) for src in sources
+                    if hasattr(get_source(src), "transient_bits"))
     hfn = any(get_source(l.source).generated for l in graph.layers.values())
+    totals = _totals(rows, shared)
+    totals["shared_bits_by_kind"] = shared_kinds
+    totals["transient_bits"] = transient
+    # what each source says about its shared stores (smh: n, rank, trained variables)
+    totals["shared_stores"] = {k: v for src in sources
+                               for k, v in getattr(get_source(src), "shared_summary",
+                                                   lambda g: {})(graph).items()}
     out = {"model": graph.name, "dataset": graph.meta.get("dataset"), "hfn": hfn,
-           "source": "model", "layers": rows, "totals": _totals(rows, shared)}
+           "source": "model", "layers": rows, "totals": totals}
     if preset is not None:
         out.update(reference_sizes(preset_layers(preset)))
     return out
@@ -217,6 +229,16 @@ def format_report(r: dict) -> str:
               + (f"; on chip = {t['ratio_floor']:.3f}x the floor" if t["ratio_floor"] else "")
               + (f"; requantisation {t['requant_bits_per_channel_set']:.1f} bits per "
                  "channel-set" if t["requant_bits_per_channel_set"] is not None else "")]
+    if t.get("shared_bits_by_kind"):
+        lines.insert(-2, "shared weight stores (counted once): " + ", ".join(
+            f"{k} {v} bits" for k, v in t["shared_bits_by_kind"].items()))
+    for name, st in (t.get("shared_stores") or {}).items():
+        lines.insert(-2, f"  store {name}: " + ", ".join(f"{k} {v}" for k, v in st.items()))
+    if t.get("transient_bits"):
+        lines.append(f"transient weight buffer (working memory, not storage): "
+                     f"{t['transient_bits']} bits (the largest layer's weights, as the C++ "
+                     f"generator holds them; the RTL holds one output-channel group: "
+                     f"rtl.json)")
     if "hidden_mb" in r:
         lines.append(f"reference convention (estimate_params_size): hidden {r['hidden_mb']:.6f} "
                      f"MB, dense {r['dense_mb']:.6f} MB ({r['conv_weights']} conv weights, "

@@ -69,6 +69,8 @@ PRESETS: dict[str, Preset] = {
                      k=0.5, extra={"epochs": 10}),
     "resnet20": Preset("resnet20", "basic", (16, 32, 64), (3, 3, 3), (True, False, False),
                        16, "cifar10", k=0.5),
+    "resnet32": Preset("resnet32", "basic", (16, 32, 64), (5, 5, 5), (True, False, False),
+                       16, "cifar10", k=0.5),
 }
 for _d in (50, 101, 152, 200):
     PRESETS[f"hfn_resnet{_d}_3_4_ubn"] = _hfn(f"hfn_resnet{_d}_3_4_ubn", *_DEPTHS[_d], {3, 4})

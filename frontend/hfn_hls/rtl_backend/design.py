@@ -253,6 +253,8 @@ def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Des
         rq_exc.update(_exception_words(u, units[u], params, po))
     d = Design(params, roms, rq_roms, rq_exc, prog, generators=gens, lanes=lanes)
     d.stats = _stats(graph, prog, roms, rq_roms, lanes)
+    for gen in gens.values():       # a generator's own figures (smh: tile buffer, copies)
+        d.stats.update(getattr(gen, "stats", lambda: {})())
     return d
 
 

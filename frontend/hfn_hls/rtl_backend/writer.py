@@ -80,6 +80,7 @@ def top_verilog(d: Design) -> str:
     w("    wire [GAW-1:0] w_group;")
     w("    wire [3:0] w_sel;")
     w("    wire [P_OUT*P_IN*WB-1:0] w_q;")
+    w("    wire w_prep, w_ready;")
     w("    /* verilator lint_off UNUSEDSIGNAL */  // each ROM uses the address bits it needs")
     w("    wire [3*TAW-1:0] rq_addr;")
     w("    /* verilator lint_on UNUSEDSIGNAL */")
@@ -101,7 +102,7 @@ def top_verilog(d: Design) -> str:
     w("        .m_data(m_axis_TDATA), .m_valid(m_axis_TVALID), .m_ready(m_axis_TREADY),")
     w("        .m_last(m_last), .tbl_addr(tbl_addr), .tbl_q(tbl_q),")
     w("        .w_issue(w_issue), .w_first(w_first), .w_n(w_n), .w_chunk(w_chunk),")
-    w("        .w_group(w_group), .w_sel(w_sel), .w_q(w_q),")
+    w("        .w_group(w_group), .w_sel(w_sel), .w_q(w_q), .w_prep(w_prep), .w_ready(w_ready),")
     w("        .rq_addr(rq_addr), .rq_q(rq_q), .rq_exc(rq_exc), .b_addr(b_addr), .b_q(b_q));")
     _generators(d, w)
 
@@ -149,11 +150,22 @@ def _generators(d: Design, w) -> None:
     names = list(d.generators)
     w("    // weight generators (docs/weight-sources.md): one per weight source of the")
     w("    // network; the table's FLAGS[7:4] (w_sel) picks the one of each pass")
+    readies = []
     for i, name in enumerate(names):
         gen = d.generators[name]
         w(f"    wire [P_OUT*P_IN*{gen.wb}-1:0] w_{name};")
+        if gen.handshake:     # it makes a group's weights in advance: prep / ready
+            sel = "1'b1" if len(names) == 1 else f"(w_sel == 4'd{i})"
+            w(f"    wire prep_{name} = w_prep && {sel};")
+            w(f"    wire ready_{name};")
+            readies.append(f"(!{sel} || ready_{name})" if len(names) > 1 else f"ready_{name}")
         for line in gen.instance(name, depths, "`HFN_MEM_DIR"):
             w(line)
+    if readies:
+        w(f"    assign w_ready = {' && '.join(readies)};")
+    else:
+        w("    assign w_ready = 1'b1;")
+        w("    wire _unused_prep = &{1'b0, w_prep};")
     def widened(name):        # each weight sign-extended to the engine's WB
         wb = d.generators[name].wb
         if wb == p["WB"]:
@@ -215,6 +227,8 @@ def write_rtl(graph: Graph, board: Board | None, lanes, out_dir: Path, *,
             "ideal_cycles": d.stats["ideal_cycles"],
             "passes": len(d.program.conv_passes()),
         }
+        for k, v in d.stats.items():     # a generator's own figures (smh: its tile, copies)
+            desc.setdefault(k, v)
         (tmp / "rtl.json").write_text(json.dumps(desc, indent=1, sort_keys=True) + "\n")
         return desc
 

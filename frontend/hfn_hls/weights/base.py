@@ -90,6 +90,8 @@ class RtlGenerator:
     wb: int = 2                       # weight width WB of its output
     addressed_by: dict[str, str] = {}  # ROM name -> the port addressing it: chunk | group
     LATENCY = 1                       # cycles from issue to w (the engine's contract)
+    handshake = False                 # True: ports prep (in) / ready (out): it makes a
+                                      # group's weights after prep, the engine waits for ready
 
     def place(self, layer: "Layer") -> tuple[int, int]:
         """Append the layer's images (once per layer); its (chunk base, group base)."""

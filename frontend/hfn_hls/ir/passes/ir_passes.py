@@ -29,7 +29,9 @@ class VerifyWeights:
         self.where, self.meta, self.call_weights = where, meta, call_weights
 
     def apply(self, graph: Graph):
-        layers = self.meta["layers"]
+        # sources with shared stores (smh) read them from the metadata's ``shared``
+        shared = self.meta.get("shared") or {}
+        layers = [dict(l, _shared=shared) if "store" in l else l for l in self.meta["layers"]]
         for info in layers:
             reason = _source(info).check_metadata(info, self.meta)
             if reason:
@@ -68,6 +70,8 @@ class VerifyWeights:
             seen[name] = w
             src = _source(info)
             graph.layers[name] = Layer(name, shape, src.name, src.params(info, w))
+        used = {l.params.get("store") for l in graph.layers.values()}
+        graph.shared.update({k: v for k, v in shared.items() if k in used})
         return graph, False
 
 
