@@ -10,9 +10,10 @@ TRELLIS_COMB / DP16KD):
   the stream's lanes, terms, value port, drain, and the engine's fixed part (fill,
   routing, sequencer, central-buffer ports); ``Q`` = the threshold bits a stream's three
   stand-in requant units hold in registers (``bank_bits``: ``3 * (2^B - 1) * TW``), which
-  dominate for wide activations (B = 8: 8,415 bits, 33,000 LUT per stream).  The constants
-  are fitted to Yosys / nextpnr runs of generated designs (``Family.calibration``; the
-  test rtl_tests/test_rtl_pixel_auto.py checks a network outside the fit);
+  dominate for wide activations (B = 8: 8,415 bits, about 31,000 LUT per stream).  The
+  constants are fitted to Yosys / nextpnr runs of generated designs
+  (``Family.calibration``; rtl_tests/test_rtl_pixel_auto.py re-measures one point per
+  family, so an engine change that moves them fails it: refit then, docs/rtl.md);
 - memories: every ROM / RAM of the design mapped like Yosys does: small ones into LUTs,
   the others into block RAM in the aspect that needs the fewest.
 
@@ -38,8 +39,8 @@ from .schedule import WIN, _xw, ceil_div, check_pixel, plan_passes
 class Family:
     """The resource model of one FPGA family, in that family's units (the board file's
     ``resources``: ``lut`` = LUT6 on Xilinx, LUT4 (TRELLIS_COMB) on ECP5; ``bram_18k`` =
-    RAMB18 on Xilinx, DP16KD on ECP5).  Logic ``S * (lut_p * P + lut_s) + lut_0`` (FF
-    alike); memories larger than ``lutram_bits`` go to block RAM (``aspects``: width x
+    RAMB18 on Xilinx, DP16KD on ECP5).  Logic ``S * (lut_p * P + lut_s + lut_q * RS * Q)
+    + lut_0`` (FF alike, without RS); memories larger than ``lutram_bits`` go to block RAM (``aspects``: width x
     depth of one block), smaller ones to LUT RAM (``lutram_bits_per_lut`` bits per LUT)."""
     name: str
     lut_p: float              # per pixel lane per stream
@@ -86,8 +87,8 @@ XC7 = Family(
 # Three points, two constants fitted (least squares, relative; within 10 %): the requant
 # term (per RS and bank bit) and ECP5_LUT, the scale of the rest of the xc7 logic (LUT4
 # per xc7 LUT6 without the banks: muxes and the line-buffer routing cost about twice as
-# many LUT4s).  FFs are the
-# same on both families (measured: 4,774 vs 4,767 and 23,619 vs 23,509): the xc7 terms.
+# many LUT4s).  FFs are the same on both families (measured: 4,774 vs 4,767 and 23,619
+# vs 23,509): the xc7 terms.
 ECP5_LUT = 2.235
 ECP5 = Family(
     "ecp5", lut_p=ECP5_LUT * XC7.lut_p, lut_s=ECP5_LUT * XC7.lut_s,
