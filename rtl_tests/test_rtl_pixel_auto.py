@@ -32,7 +32,7 @@ def _graph() -> Graph:
     return random_graph(11, max_width=4, image=4, in_ch=1, classes=2)
 
 
-@pytest.mark.slow      # informational (the suite runs it): 9 min on the loaded 2-core machine
+@pytest.mark.slow      # informational (the suite runs it): 5.5 min at load 2, 9.7 at load 6
 @pytest.mark.parametrize("board", ["pynq-z2", "orangecrab"])
 def test_auto_lanes_fit_under_yosys(tmp_path, capsys, board):
     """``generate`` (auto) prints the choice and its prediction; ``synth --open`` fits the
