@@ -5,7 +5,8 @@
 //
 // ROMs: the group ROM (one word per output-channel group: P_OUT ring start indices of
 // RW bits, P_OUT LFSR start states of 32 bits, the layer's P_IN + 1 lane offsets
-// a*i mod N of RW bits) and the ring, banked: bank j holds the entries whose index is
+// a*i mod N of RW bits, P_OUT bits "the lane has a channel": lanes past the layer's
+// channels emit 0) and the ring, banked: bank j holds the entries whose index is
 // j mod P_IN (N is a multiple of P_IN, P_IN a power of two).  Output lane o keeps the
 // ring index r of its chunk's lane 0 (loaded from the group word on `first`); lane i
 // reads index x_i = (r + off_i) mod N.  a is odd, so x_0..x_{P_IN-1} are P_IN different
@@ -41,7 +42,7 @@ module hfn_wgen_rpg #(
     localparam integer LB = (P_IN > 1) ? $clog2(P_IN) : 1;   // bank select width
     localparam integer ND = N / P_IN;                         // bank depth
     localparam integer BAW = (ND > 1) ? $clog2(ND) : 1;       // bank address width
-    localparam integer GWW = (RW + 32) * P_OUT + RW * (P_IN + 1);
+    localparam integer GWW = (RW + 32) * P_OUT + RW * (P_IN + 1) + P_OUT;
     localparam integer SAW = (GD > 1) ? $clog2(GD) : 1;
     localparam integer SH = (P_IN > 1) ? $clog2(P_IN) : 0;   // log2(P_IN)
     localparam [RW:0] NN = N[RW:0];
@@ -61,6 +62,7 @@ module hfn_wgen_rpg #(
             reg  [RW-1:0] r_reg;
             reg  [31:0] lfsr;
             wire [RW-1:0] start = g_q[RW*o +: RW];
+            wire on = g_q[GWW - P_OUT + o];          // the lane has a channel in this group
             wire [31:0] st = g_q[RW*P_OUT + 32*o +: 32];
             wire [RW-1:0] r_cur = first ? start : r_reg;
             wire [31:0] cur = first ? st : lfsr;
@@ -122,7 +124,7 @@ module hfn_wgen_rpg #(
             for (i = 0; i < P_IN; i = i + 1) begin : g_out
                 always @(posedge clk) if (issue) begin
                     sel[i] <= bank_of[i];
-                    valid[i] <= ({{(32-NW){1'b0}}, n} > i);
+                    valid[i] <= on && ({{(32-NW){1'b0}}, n} > i);
                 end
                 wire [RB-1:0] v = bank_q[sel[i]];
                 wire [RB-1:0] sv = sign[i] ? (~v + 1'b1) : v;

@@ -334,7 +334,8 @@ class RpgSource(WeightSource):
 
 def group_words(layer, p_out: int, p_in: int, n: int) -> list[int]:
     """One word per output-channel group: P_OUT ring start indices (RW bits each), then
-    P_OUT LFSR start states (32 bits each), then the P_IN + 1 lane offsets (RW bits)."""
+    P_OUT LFSR start states (32 bits each), then the P_IN + 1 lane offsets (RW bits),
+    then P_OUT bits: output lane o has a channel (lanes past the layer's emit 0)."""
     co, k = layer.shape[0], layer.fan_in
     rw = max(1, (n - 1).bit_length())
     p = layer.params
@@ -350,6 +351,7 @@ def group_words(layer, p_out: int, p_in: int, n: int) -> list[int]:
             if c < co:
                 w |= int(starts[c]) << (rw * o)
                 w |= int(states[c]) << (rw * p_out + STATE_BITS * o)
+                w |= 1 << ((rw + STATE_BITS) * p_out + rw * (p_in + 1) + o)
         for i, v in enumerate(offs):
             w |= int(v) << ((rw + STATE_BITS) * p_out + rw * i)
         out.append(w)
@@ -385,7 +387,7 @@ class RpgRtlGenerator(RtlGenerator):
         return self.bases[layer.name]
 
     def roms(self) -> list[RomImage]:
-        gw = (self.rw + STATE_BITS) * self.p_out + self.rw * (self.p_in + 1)
+        gw = (self.rw + STATE_BITS + 1) * self.p_out + self.rw * (self.p_in + 1)
         return [RomImage("rpg_ring", self.p_in * self.bits, list(self.ring), "ring"),
                 RomImage("rpg_group", gw, list(self.groups), "rpg_group")]
 
