@@ -123,7 +123,7 @@ def rpg_digits_onnx(tmp_path_factory):
     from hfn_hls.train import load_checkpoint, train
 
     run = tmp_path_factory.mktemp("rpg_digits_rtl")
-    train("digits", run, method="rpg", epochs=2, threads=2, progress=False, dof=0.1,
+    train("digits", run, method="rpg", epochs=2, threads=1, progress=False, dof=0.1,
           ring_bits=6)
     return export_model(load_checkpoint(run), run / "model.onnx")
 

@@ -320,7 +320,8 @@ class RpgSource(WeightSource):
             bits={"lfsr_states": STATE_BITS * co, "ring_starts": rw * co},
             declared={"lfsr_states": STATE_BITS * co, "ring_starts": 32 * co},
             memories=[(depth, STATE_BITS, banks), (depth, rw, banks)],
-            lut=banks * (STATE_BITS + 2 * p_in + 2 * p_in * rw + p_in * 8 * bits),
+            # LFSR leap, P_IN modular adders, the P_IN x P_IN ring crossbar (4:1 per LUT)
+            lut=banks * (STATE_BITS + 2 * p_in + 2 * p_in * rw + p_in * p_in * bits // 4),
             ff=banks * (STATE_BITS + rw))
 
     # -- RTL ----------------------------------------------------------------------------------
