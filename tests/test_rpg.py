@@ -334,3 +334,24 @@ def test_lanes_not_a_power_of_two_are_refused(tmp_path, rpg_digits_ir):
     from hfn_hls.rtl_backend import write_rtl
     with pytest.raises(HfnError, match="banks"):
         write_rtl(rpg_digits_ir, None, parse_lanes("2x128"), tmp_path / "rtl")
+
+
+# -- the report of the papers' configurations -----------------------------------------------------
+
+def test_report_paper_configurations():
+    from hfn_hls.models.presets import get_preset
+    from hfn_hls.rpg_report import rpg_report
+    r = rpg_report(get_preset("resnet18", "imagenet"), config="resnet18-one-conv")
+    assert r["dof"] == 512 * 512 * 9
+    assert 0.19 < r["dof_fraction"] < 0.21              # ~ the paper's 18 %
+    r = rpg_report(get_preset("resnet34", "imagenet"), config="resnet34-resnet18-dof")
+    assert r["dof"] == 2422 * 4608                      # the reference code's ring
+    r = rpg_report(get_preset("resnet34", "imagenet"), config="resnet34-0.25pct")
+    assert r["virtual_over_dof"] > 395                  # "> 400x fewer parameters"
+    assert r["on_chip_bits"] < r["hls4ml_expanded_bits"] < r["dense_fp32_bits"]
+    d = rpg_report(get_preset("digits"), 0.1)
+    assert d["virtual_weights"] == 168864               # all convs, unfolded (--method rpg)
+    rc, out, err = hfn("report", "--rpg-config", "resnet34-0.25pct")
+    assert rc == 0 and "DoF (ring entries): 54528" in out, err
+    rc, _, err = hfn("report", "--rpg-config", "nope")
+    assert rc == 2 and "unknown configuration" in one_line_error(err)
