@@ -147,3 +147,11 @@ def test_resnet20_rtl_bit_exact_on_20_images(tmp_path):
     images = np.random.default_rng(2).integers(0, 256, (20, 32, 32, 3))
     res = _simulate(g, tmp_path, images, "64", board="zcu104")
     print("resnet20 rpg RTL cycles", res["cycles_per_inference"], "ideal", res["ideal_cycles"])
+
+
+@pytest.mark.parametrize("lanes", ["4x8", "2x2"])
+def test_rpg_top_lint_clean(tmp_path, rpg_digits_onnx, lanes):
+    from hfn_hls.rtl_backend import write_rtl
+    from hfn_hls.rtl_backend.tools import lint
+    write_rtl(build_ir(rpg_digits_onnx), None, parse_lanes(lanes), tmp_path / "rtl")
+    assert lint(sorted((tmp_path / "rtl").glob("*.v")), "hfn_top") == []
