@@ -11,9 +11,9 @@
 // ring index r of its chunk's lane 0 (loaded from the group word on `first`); lane i
 // reads index x_i = (r + off_i) mod N.  a is odd, so x_0..x_{P_IN-1} are P_IN different
 // banks (x_i mod P_IN = (r + a*i) mod P_IN): each bank is read once per cycle, through
-// a P_IN x P_IN crossbar (addresses in, data out).  Each output lane has its own copy of
-// the banked ring (P_OUT copies; in this
-// description one image with P_OUT * P_IN column reads).  The chunk advances r to x_n (n valid lanes) and the
+// a P_IN x P_IN crossbar (addresses out, data in).  Each output lane has its own copy of
+// the banked ring (P_OUT copies): the P_OUT * P_IN bank ROMs (hfn_rom, registered read,
+// files rpg_ring_b<j>.mem) are instantiated by the generated top on ring_addr / ring_q.  The chunk advances r to x_n (n valid lanes) and the
 // LFSR by n (hfn_lfsr_leap); lanes i >= n emit 0.
 `default_nettype none
 module hfn_wgen_rpg #(
@@ -26,7 +26,7 @@ module hfn_wgen_rpg #(
     parameter integer N = 64,          // ring size (a multiple of P_IN)
     parameter integer RW = 6,          // ring index width (clog2(N))
     parameter integer RB = 8,          // ring entry width = WB
-    parameter RING_FILE = "",
+    parameter integer BAW = 4,         // bank address width (clog2(N / P_IN), >= 1)
     parameter GROUP_FILE = ""
 ) (
     input  wire                       clk,
@@ -37,11 +37,14 @@ module hfn_wgen_rpg #(
     input  wire [CAW-1:0]             chunk,
     input  wire [GAW-1:0]             group,
     /* verilator lint_on UNUSEDSIGNAL */
-    output wire [P_OUT*P_IN*RB-1:0]   w
+    output wire [P_OUT*P_IN*RB-1:0]   w,
+    // the banked ring ROMs (instantiated by the top, one per output lane and bank:
+    // bank j holds ring[q*P_IN + j] at address q, registered read)
+    output wire [P_OUT*P_IN*BAW-1:0]  ring_addr,
+    input  wire [P_OUT*P_IN*RB-1:0]   ring_q
 );
     localparam integer LB = (P_IN > 1) ? $clog2(P_IN) : 1;   // bank select width
     localparam integer ND = N / P_IN;                         // bank depth
-    localparam integer BAW = (ND > 1) ? $clog2(ND) : 1;       // bank address width
     localparam integer GWW = (RW + 32) * P_OUT + RW * (P_IN + 1) + P_OUT;
     localparam integer SAW = (GD > 1) ? $clog2(GD) : 1;
     localparam integer SH = (P_IN > 1) ? $clog2(P_IN) : 0;   // log2(P_IN)
@@ -50,11 +53,6 @@ module hfn_wgen_rpg #(
     wire [GWW-1:0] g_q;
     hfn_rom #(.W(GWW), .D(GD), .AW(SAW), .FILE(GROUP_FILE)) u_group (
         .clk(clk), .addr(group[SAW-1:0]), .q(g_q));
-
-    // the ring image: word q = entries q*P_IN + j at [j*RB +: RB]; column j is bank j
-    // (depth ND = N / P_IN), read by every output lane's crossbar
-    reg [P_IN*RB-1:0] img [0:ND-1];
-    initial $readmemh(RING_FILE, img);
 
     genvar o, i, j;
     generate
@@ -102,7 +100,7 @@ module hfn_wgen_rpg #(
                 end
             end
             // crossbar: bank j takes the address of the lane that reads it
-            reg [RB-1:0] bank_q [0:P_IN-1];
+            wire [RB-1:0] bank_q [0:P_IN-1];
             for (j = 0; j < P_IN; j = j + 1) begin : g_rom
                 reg [BAW-1:0] a_j;
                 integer k;
@@ -111,8 +109,9 @@ module hfn_wgen_rpg #(
                     for (k = 0; k < P_IN; k = k + 1)
                         if (bank_of[k] == j[LB-1:0]) a_j = addr_of[k];
                 end
-                // bank j: column j of the ring image (one read per cycle)
-                always @(posedge clk) if (issue) bank_q[j] <= img[a_j][j*RB +: RB];
+                // bank j of this output lane: one read per cycle
+                assign ring_addr[(o*P_IN + j)*BAW +: BAW] = a_j;
+                assign bank_q[j] = ring_q[(o*P_IN + j)*RB +: RB];
             end
             reg [LB-1:0] sel [0:P_IN-1];
             reg [P_IN-1:0] sign, valid;

@@ -69,17 +69,21 @@ def test_rpg_generator_matches_the_vectors(tmp_path):
     for r in roms.values():
         (tmp_path / f"{r.name}.mem").write_text(im.hex_lines(r.words, r.width))
     nw, wb = P_IN.bit_length(), VEC["ring"]["bits"]
+    depths = {n: len(r.words) for n, r in roms.items()}
+    # the wrapper names what the generated top names (the instance lines are the top's)
     (tmp_path / "unit_rpg.v").write_text("\n".join([
         "`default_nettype none",
         "module unit_rpg (input wire clk, input wire gen_issue, input wire gen_first,",
         f"    input wire [{nw - 1}:0] gen_n, input wire [7:0] gen_chunk,",
         f"    input wire [3:0] gen_group, output wire [{P_OUT * P_IN * wb - 1}:0] gen_w);",
-        f"    hfn_wgen_rpg #(.P_OUT({P_OUT}), .P_IN({P_IN}), .NW({nw}), .CAW(8), .GAW(4), "
-        f".GD({len(roms['rpg_group'].words)}), .N({gen.n}), .RW({gen.rw}), .RB({wb}),",
-        "        .RING_FILE({`UNIT_DIR, \"/rpg_ring.mem\"}), "
-        ".GROUP_FILE({`UNIT_DIR, \"/rpg_group.mem\"})) u (.clk(clk), .issue(gen_issue),",
-        "        .first(gen_first), .n(gen_n), .chunk(gen_chunk), .group(gen_group), "
-        ".w(gen_w));",
+        f"    localparam integer P_OUT = {P_OUT}, P_IN = {P_IN}, NW = {nw}, CAW = 8, GAW = 4;",
+        "    wire ap_clk = clk, w_issue = gen_issue, w_first = gen_first;",
+        f"    wire [{nw - 1}:0] w_n = gen_n;",
+        "    wire [7:0] w_chunk = gen_chunk;",
+        "    wire [3:0] w_group = gen_group;",
+        f"    wire [{P_OUT * P_IN * wb - 1}:0] w_rpg;",
+        "    assign gen_w = w_rpg;",
+        *gen.instance("rpg", depths, "`UNIT_DIR"),
         "endmodule", "`default_nettype wire", ""]))
     cfg = {"p_out": P_OUT, "p_in": P_IN, "wb": wb, "rpg_layers": layers}
     (tmp_path / "cfg.json").write_text(json.dumps(cfg))

@@ -359,17 +359,17 @@ def group_words(layer, p_out: int, p_in: int, n: int) -> list[int]:
     return out
 
 
-def ring_words(ring: np.ndarray, p_in: int, bits: int) -> list[int]:
-    """The ring as P_IN banks side by side: word q holds ring[q*P_IN + j] at bits
-    [j*bits +: bits] (bank j = entries with index mod P_IN = j, address index // P_IN)."""
-    m = (np.asarray(ring, np.int64).reshape(-1, p_in) & ((1 << bits) - 1)).astype(object)
-    return [sum(int(v) << (bits * j) for j, v in enumerate(r)) for r in m]
+def ring_banks(ring: np.ndarray, p_in: int) -> list[list[int]]:
+    """The ring as P_IN banks: bank j holds ring[q*P_IN + j] at address q (two's
+    complement words are written by the ROM image writer)."""
+    return [list(map(int, col)) for col in np.asarray(ring, np.int64).reshape(-1, p_in).T]
 
 
 class RpgRtlGenerator(RtlGenerator):
-    """ROMs ``rpg_ring`` (the ring, P_IN banks side by side, N / P_IN words; placed once,
-    addressed by the generator itself) and ``rpg_group`` (one word per output-channel
-    group, addressed by ``group``) behind ``rtl/hfn_wgen_rpg.v``."""
+    """ROMs ``rpg_ring_b<j>`` (bank j of the ring: ring[q*P_IN + j] at address q, N / P_IN
+    words of ``bits``; addressed by the generator's ``ring_addr``, one copy per output
+    lane in the top) and ``rpg_group`` (one word per output-channel group, addressed by
+    ``group``) behind ``rtl/hfn_wgen_rpg.v``."""
 
     addressed_by = {"rpg_group": "group"}
 
@@ -377,7 +377,9 @@ class RpgRtlGenerator(RtlGenerator):
         self.p_out, self.p_in, self.n, self.bits = p_out, p_in, n, bits
         self.wb = bits
         self.rw = max(1, (n - 1).bit_length())
-        self.ring = ring_words(ring, p_in, bits)
+        mask = (1 << bits) - 1
+        self.banks = [[v & mask for v in b] for b in ring_banks(ring, p_in)]
+        self.baw = max(1, (n // p_in - 1).bit_length())
         self.groups: list[int] = []
         self.bases: dict[str, tuple[int, int]] = {}
 
@@ -389,15 +391,32 @@ class RpgRtlGenerator(RtlGenerator):
 
     def roms(self) -> list[RomImage]:
         gw = (self.rw + STATE_BITS + 1) * self.p_out + self.rw * (self.p_in + 1)
-        return [RomImage("rpg_ring", self.p_in * self.bits, list(self.ring), "ring"),
-                RomImage("rpg_group", gw, list(self.groups), "rpg_group")]
+        return [RomImage(f"rpg_ring_b{j}", self.bits, list(b), "ring")
+                for j, b in enumerate(self.banks)] + \
+            [RomImage("rpg_group", gw, list(self.groups), "rpg_group")]
 
     def instance(self, tag: str, depths: dict[str, int], mem_dir: str) -> list[str]:
-        return [
+        pw, rb, baw = self.p_out * self.p_in, self.bits, self.baw
+        nd = depths["rpg_ring_b0"]
+        out = [
+            f"    wire [{pw * baw - 1}:0] ring_addr_{tag};",
+            f"    wire [{pw * rb - 1}:0] ring_q_{tag};",
             f"    hfn_wgen_rpg #(.P_OUT(P_OUT), .P_IN(P_IN), .NW(NW), .CAW(CAW), "
             f".GAW(GAW), .GD({depths['rpg_group']}), .N({self.n}), .RW({self.rw}), "
-            f".RB({self.bits}),",
-            f"        .RING_FILE({{{mem_dir}, \"/rpg_ring.mem\"}}), "
-            f".GROUP_FILE({{{mem_dir}, \"/rpg_group.mem\"}})) u_wgen_{tag} (",
+            f".RB({rb}), .BAW({baw}),",
+            f"        .GROUP_FILE({{{mem_dir}, \"/rpg_group.mem\"}})) u_wgen_{tag} (",
             "        .clk(ap_clk), .issue(w_issue), .first(w_first), .n(w_n), "
-            f".chunk(w_chunk), .group(w_group), .w(w_{tag}));"]
+            f".chunk(w_chunk), .group(w_group), .w(w_{tag}),",
+            f"        .ring_addr(ring_addr_{tag}), .ring_q(ring_q_{tag}));",
+            f"    // the banked ring: bank j of output lane o (P_OUT copies of P_IN banks)",
+            f"    genvar ring_o_{tag};",
+            f"    generate for (ring_o_{tag} = 0; ring_o_{tag} < {self.p_out}; "
+            f"ring_o_{tag} = ring_o_{tag} + 1) begin : g_ring_{tag}"]
+        for j in range(self.p_in):
+            k = f"(ring_o_{tag}*{self.p_in} + {j})"
+            out.append(
+                f"        hfn_rom #(.W({rb}), .D({nd}), .AW({baw}), .FILE({{{mem_dir}, "
+                f"\"/rpg_ring_b{j}.mem\"}})) u_b{j} (.clk(ap_clk), "
+                f".addr(ring_addr_{tag}[{k}*{baw} +: {baw}]), .q(ring_q_{tag}[{k}*{rb} +: {rb}]));")
+        out.append("    end endgenerate")
+        return out
