@@ -355,3 +355,22 @@ def test_report_paper_configurations():
     assert rc == 0 and "DoF (ring entries): 54528" in out, err
     rc, _, err = hfn("report", "--rpg-config", "nope")
     assert rc == 2 and "unknown configuration" in one_line_error(err)
+
+
+def test_cli_train_absolute_dof_and_export(tmp_path):
+    """``hfn-hls train --method rpg --dof 640`` (an absolute ring size) and ``export``."""
+    run = tmp_path / "run"
+    rc, out, err = hfn("train", "--method", "rpg", "--dof", 640, "--ring-bits", 4,
+                       "--preset", "digits", "--epochs", 1, "--threads", 1, "-o", run)
+    assert rc == 0, err
+    m = json.loads((run / "metrics.json").read_text())
+    assert m["dof"] == 640 and m["virtual_weights"] == 168864 and m["ring_bits"] == 4
+    assert "test_accuracy" in m
+    rc, out, err = hfn("export", run, "-o", tmp_path / "m.onnx")
+    assert rc == 0, err
+    g = build_ir(tmp_path / "m.onnx")
+    assert g.shared["ring"]["n"] == 640 and g.shared["ring"]["bits"] == 4
+    assert np.abs(rpg.decode(g.shared["ring"]["values"])).max() <= 7
+    rc, _, err = hfn("train", "--method", "rpg", "--dof", 0, "--preset", "digits", "-o",
+                     tmp_path / "r2")
+    assert rc == 2 and "--dof" in one_line_error(err)
