@@ -374,3 +374,19 @@ def test_cli_train_absolute_dof_and_export(tmp_path):
     rc, _, err = hfn("train", "--method", "rpg", "--dof", 0, "--preset", "digits", "-o",
                      tmp_path / "r2")
     assert rc == 2 and "--dof" in one_line_error(err)
+
+
+def test_ir_json_round_trip_keeps_the_ring(tmp_path, rpg_digits, rpg_digits_ir):
+    rc, out, err = hfn("ir", rpg_digits[2], "-o", tmp_path / "m.json")
+    assert rc == 0, err
+    from hfn_hls.commands._common import load_graph
+    g = load_graph(tmp_path / "m.json")
+    assert g.shared == rpg_digits_ir.shared
+    for name, l in g.layers.items():
+        assert np.array_equal(layer_weights(l, g), layer_weights(rpg_digits_ir.layers[name],
+                                                                 rpg_digits_ir))
+    d = json.loads((tmp_path / "m.json").read_text())
+    del d["shared"]["ring"]
+    (tmp_path / "noring.json").write_text(json.dumps(d))
+    rc, _, err = hfn("generate", tmp_path / "noring.json", "-o", tmp_path / "prj")
+    assert rc == 2 and "ring" in one_line_error(err)
