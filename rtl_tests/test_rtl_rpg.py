@@ -153,7 +153,7 @@ def test_resnet20_rtl_bit_exact_on_20_images(tmp_path):
     print("resnet20 rpg RTL cycles", res["cycles_per_inference"], "ideal", res["ideal_cycles"])
 
 
-@pytest.mark.parametrize("lanes", ["4x8", "2x2"])
+@pytest.mark.parametrize("lanes", ["4x8", "2x2", "1x1", "16x64"])
 def test_rpg_top_lint_clean(tmp_path, rpg_digits_onnx, lanes):
     from hfn_hls.rtl_backend import write_rtl
     from hfn_hls.rtl_backend.tools import lint
