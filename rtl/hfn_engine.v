@@ -394,13 +394,14 @@ module hfn_engine #(
     wire [P_IN*EW-1:0] res_q = rdq[f_res];
     // lanes of group g sit at elements (g % RATIO)*P_OUT + o of a word
     reg [P_OUT*VW-1:0] resB;
+    integer kr, rr;        // loop variables of this block only (a shared one infers a latch)
     always @* begin
         resB = {P_OUT*VW{1'b0}};
-        for (k = 0; k < RATIO; k = k + 1)
-            if (k == ({{(32-GW){1'b0}}, gB} % RATIO))
-                for (r = 0; r < P_OUT; r = r + 1)
-                    resB[r*VW +: VW] = {{(VW-EW){res_q[(k*P_OUT + r)*EW + EW - 1]}},
-                                        res_q[(k*P_OUT + r)*EW +: EW]};
+        for (kr = 0; kr < RATIO; kr = kr + 1)
+            if (kr == ({{(32-GW){1'b0}}, gB} % RATIO))
+                for (rr = 0; rr < P_OUT; rr = rr + 1)
+                    resB[rr*VW +: VW] = {{(VW-EW){res_q[(kr*P_OUT + rr)*EW + EW - 1]}},
+                                         res_q[(kr*P_OUT + rr)*EW +: EW]};
     end
 
     // ---------------------------------------------------------------- requant units

@@ -3,12 +3,9 @@ Verilator (cocotbext-axi AXI4-Stream source/sink), every output compared with th
 model.  One Verilator build per lane configuration serves all graphs of the test."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
-from hfn_hls.cli import main
 from hfn_hls.golden import GoldenModel
 from hfn_hls.ir.model import Graph
 from hfn_hls.ir.random_graph import random_graph, resnet_graph
@@ -55,14 +52,9 @@ def test_random_graphs_bit_exact(random_projects):
         r = run_system_sim(prj, 4, build_dir=build, images=x)
         _assert_golden(r, g, x, SEEDS[i])
         assert r["cycles_per_inference"] > 0 and "pauses" not in r
-    # the command, on the same build: JSON on stdout and in PRJ/reports/
+    # (the command on generated projects, --json and reports/: test_sim_paths.py)
     prj = prjs[0]
-    (prj / "build").mkdir()
-    (prj / "build" / "rtl_sim").symlink_to(build)
-    assert main(["sim", str(prj), "-n", "2", "--json"]) == 0
-    rep = json.loads((prj / "reports" / "rtl_sim.json").read_text())
-    assert rep["vectors"] == 2 and rep["mismatches"] == 0 and rep["cycles_per_inference"] > 0
-    # the testbench can fail: one flipped mask bit gives mismatches (exit 1)
+    # the testbench can fail: one flipped mask bit gives mismatches
     mem = prj / "rtl" / "mask.mem"
     lines = mem.read_text().splitlines()
     k = next(i for i, l in enumerate(lines) if int(l, 16))

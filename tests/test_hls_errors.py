@@ -49,8 +49,14 @@ def test_existing_output_is_not_overwritten(tmp_path, capsys, ir_file):
     rc, err = _run(capsys, "generate", str(ir_file), "-o", str(out))
     assert rc == 2 and "--force" in err
     assert (out / "keep.txt").read_text() == "mine" and len(list(out.iterdir())) == 1
-    rc, _ = _run(capsys, "generate", str(ir_file), "-o", str(out), "--force", "--vectors", "2")
-    assert rc == 0 and not (out / "keep.txt").exists() and (out / "project.json").is_file()
+    # --force replaces only a previous project: a folder of other files is refused
+    rc, err = _run(capsys, "generate", str(ir_file), "-o", str(out), "--force", "--vectors", "2")
+    assert rc == 2 and "not an hfn-hls project" in err
+    assert (out / "keep.txt").read_text() == "mine" and len(list(out.iterdir())) == 1
+    (out / "keep.txt").unlink()
+    assert _run(capsys, "generate", str(ir_file), "-o", str(out), "--vectors", "2")[0] == 0
+    rc, _ = _run(capsys, "generate", str(ir_file), "-o", str(out), "--force", "--vectors", "3")
+    assert rc == 0 and json.loads((out / "project.json").read_text())["tb_vectors"] == 3
 
 
 def test_failure_leaves_previous_project_intact(tmp_path, capsys, ir_file):
@@ -89,7 +95,7 @@ def test_corrupt_project(tmp_path, capsys, ir_file, damage):
         out = tmp_path / "absent"
     rc, err = _run(capsys, "csim", str(out), "--json")
     assert rc == 2 and len(err.strip().splitlines()) == 1
-    assert {"no_project_json": "not an hfn-hls project", "bad_json": "corrupt",
+    assert {"no_project_json": "not an hfn-hls project", "bad_json": "invalid JSON",
             "missing_file": "parameters.h", "not_dir": "no such project"}[damage] in err
 
 

@@ -41,7 +41,7 @@ def test_version_2_round_trip_and_unknown_versions():
     assert set(next(iter(d["layers"].values()))) == {"name", "shape", "source", "params"}
     assert Graph.from_dict(d).to_json() == g.to_json()
     for bad in (0, 3):
-        with pytest.raises(ValueError, match="version"):
+        with pytest.raises(HfnError, match="version"):
             Graph.from_dict({**d, "version": bad})
 
 

@@ -90,9 +90,9 @@ def test_failed_generate_keeps_the_previous_project(tmp_path, graph, monkeypatch
 
 @pytest.mark.parametrize("damage,message", [
     (lambda d: d.update(version=1), "version 1"),
-    (lambda d: d.pop("vendor"), '"vendor" missing'),
-    (lambda d: d["lanes"].update(p_in="4"), '"p_in" missing or not an integer'),
-    (lambda d: d["board"].pop("part"), "board file lacks part"),
+    (lambda d: d.pop("vendor"), '"vendor" is missing'),
+    (lambda d: d["lanes"].update(p_in="4"), '"lanes.p_in" = "4": input should be a valid integer'),
+    (lambda d: d["board"].pop("part"), 'board: "part" is missing'),
     (lambda d: d["files"].append("../outside"), "outside the project"),
     (lambda d: d.update(format="other"), "not an hfn-hls-project description"),
 ])

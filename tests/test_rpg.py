@@ -319,12 +319,15 @@ def test_weights_not_reproduced_by_the_map_name_the_layer(tmp_path, rpg_digits):
 
 
 def test_ir_loader_validates_params_and_ring(tmp_path, rpg_digits_ir):
+    from hfn_hls.ir.model import Layer
     g = rpg_digits_ir
     src = get_source("rpg")
     l = next(iter(g.layers.values()))
-    src.validate_params(l.params, l.shape)
-    with pytest.raises(ValueError, match="even"):
-        src.validate_params({**l.params, "a": 2}, l.shape)
+    assert src.validate_params(l, g) is None
+    bad = Layer(l.name, l.shape, "rpg", {**l.params, "a": 2})
+    assert "even" in src.validate_params(bad, g)
+    bad = Layer(l.name, l.shape, "rpg", {**l.params, "seed": "x"})
+    assert "seed" in src.validate_params(bad, g)
     assert rpg.check_ring(g.shared["ring"]) is None
     assert "multiple of 64" in rpg.check_ring({**g.shared["ring"], "n": 100})
 

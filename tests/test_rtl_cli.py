@@ -7,16 +7,15 @@ from hfn_hls.cli import main
 from hfn_hls.errors import HfnError
 from hfn_hls.ir.random_graph import random_graph
 from hfn_hls.lanes import parse_lanes
-from hfn_hls.rtl_backend import write_rtl
 
 
 def _project(tmp_path, with_rtl=True):
+    """A generated project (sim reads its checked tb_data), with or without rtl/."""
+    from hfn_hls.boards import load_board
+    from hfn_hls.project import generate
     prj = tmp_path / "prj"
-    prj.mkdir()
-    g = random_graph(0)
-    g.save(prj / "ir.json")
-    if with_rtl:
-        write_rtl(g, None, parse_lanes("2x2"), prj / "rtl")
+    generate(random_graph(0), load_board("pynq-z2"), parse_lanes("2x2"), prj, vectors=2,
+             rtl=with_rtl)
     return prj
 
 

@@ -66,19 +66,22 @@ def test_params_round_trip_and_validation():
     rng = np.random.default_rng(0)
     w = rng.integers(-128, 128, (5, 3, 3, 4))
     assert np.array_equal(decode(encode(w), w.shape), w)
-    p = STORED.params({"bits": 8, "bias": [1, -2, 3, 4, 5], "scale": np.arange(5.0)}, w)
-    STORED.validate_params(p, [5, 3, 3, 4])
+    p = STORED.params({"bits": 8, "bias": [1, -2, 3, 4, 5], "scale": np.arange(1.0, 6.0)}, w)
     lay = Layer("l", [5, 3, 3, 4], "stored", p)
+    assert STORED.validate_params(lay, None) is None
     assert np.array_equal(layer_weights(lay), w)
     assert layer_bias(lay).tolist() == [1, -2, 3, 4, 5]
     assert json.loads(json.dumps(p)) == p                       # JSON as it is
     bad = [({**p, "bits": 9}, "bits"), ({**p, "bits": 4}, "4-bit range"),
+           ({**p, "bits": True}, "bits"),
            ({**p, "weights": p["weights"][:-2]}, "weights"), ({**p, "weights": "zz"}, "hex"),
+           ({**p, "weights": p["weights"].upper()}, "hex"),
            ({**p, "bias": [1, 2]}, "bias"), ({**p, "bias": [1.5] * 5}, "integers"),
+           ({**p, "scale": [1.0, 2.0]}, "scales"), ({**p, "scale": float("nan")}, "scale"),
            ({"bits": 8}, "weights")]
     for params, needle in bad:
-        with pytest.raises(ValueError, match=needle):
-            STORED.validate_params(params, [5, 3, 3, 4])
+        reason = STORED.validate_params(Layer("l", [5, 3, 3, 4], "stored", params), None)
+        assert reason and reason.startswith("params: ") and needle in reason, (needle, reason)
 
 
 def test_integer_weights_are_qonnx_integers_and_scales():
@@ -367,4 +370,4 @@ def test_ir_loader_asks_the_source_to_validate_its_params(tmp_path):
     rc, _, err = hfn("generate", p, "-o", tmp_path / "prj")
     assert rc == 2
     line = one_line_error(err)
-    assert f"layer {name}" in line and "invalid stored params" in line, line
+    assert f"layer {name}" in line and "params: " in line and "weights" in line, line

@@ -12,12 +12,15 @@ placed), optionally ``ecppack`` (extra options) and ``sources`` (where the data 
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+from pydantic import Field, model_validator
 
 from .errors import HfnError
 from .paths import BOARDS_DIR
+from .validate import Doc, Finite, Name, check, is_name, read_json
 
 
 REQUIRED = ("name", "part", "family", "flow", "clock_mhz", "resources")
@@ -58,33 +61,77 @@ def load_board(name_or_path: str) -> Board:
     """A board by name (``pynq-z2``) or by path to a JSON file of the same form."""
     p = Path(name_or_path)
     if p.suffix != ".json":
+        if not is_name(name_or_path):
+            raise HfnError(f"board {name_or_path!r}", "not a board name",
+                           f"choose one of: {', '.join(available())}, or give a board JSON "
+                           "file")
         p = BOARDS_DIR / f"{name_or_path}.json"
     if not p.is_file():
-        raise HfnError(f"board {name_or_path!r}", "unknown board",
-                       f"choose one of: {', '.join(available())}, or give a board JSON file")
-    try:
-        d = json.loads(p.read_text())
-    except json.JSONDecodeError as e:
-        raise HfnError(str(p), f"not valid JSON ({e})", "fix the board file") from None
-    return board_from_data(d, str(p))
+        raise HfnError(f"board {name_or_path!r}", "unknown board" if not p.exists() else
+                       "is not a file", f"choose one of: {', '.join(available())}, or give "
+                       "a board JSON file")
+    return board_from_data(read_json(p, "a board JSON file", FIX), str(p))
+
+
+FIX = "see README 'Boards' for the keys"
+Ident = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.:\-]{0,127}$")]
+Count = Annotated[int, Field(ge=0, le=1 << 40)]
+
+
+class Resources(Doc):
+    lut: Count
+    ff: Count
+    bram_18k: Count
+    uram: Count
+    dsp: Count
+
+    @model_validator(mode="after")
+    def _some_logic(self):
+        if self.lut == 0 or self.ff == 0:
+            raise ValueError("a board has LUTs and flip-flops (lut and ff > 0)")
+        return self
+
+
+class Nextpnr(Doc):
+    device: Ident
+    package: Ident
+    speed: Annotated[int, Field(ge=1, le=99)]
+
+
+class Clock(Doc):
+    pin: Ident
+    io_type: Ident = "LVCMOS33"
+
+
+class BoardDoc(Doc):
+    """A board file (module docstring).  Every string that reaches a generated file or a
+    tool's command line is a checked name."""
+
+    name: Name
+    part: Ident
+    family: Literal["xc7", "xcup", "ecp5"]
+    flow: Literal["zynq", "alveo", "open"]
+    clock_mhz: Annotated[Finite, Field(gt=0, le=5000)]
+    resources: Resources
+    description: Optional[str] = None
+    driver: Optional[Ident] = None
+    ps: Optional[Ident] = None
+    platform: Optional[Ident] = None
+    nextpnr: Optional[Nextpnr] = None
+    clock: Optional[Clock] = None
+    ecppack: list[Annotated[str, Field(pattern=r"^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.=\-]*$")]] = []
+
+    @model_validator(mode="after")
+    def _ecp5(self):
+        if self.family == "ecp5" and (self.nextpnr is None or self.clock is None):
+            raise ValueError("an ecp5 board needs \"nextpnr\" {device, package, speed} and "
+                             "\"clock\" {pin}")
+        return self
 
 
 def board_from_data(d, where: str) -> Board:
-    """A board from the content of a board file (also as a project.json stores it)."""
-    if not isinstance(d, dict):
-        raise HfnError(where, "the board is not a JSON object", "see README 'Boards' for the keys")
-    missing = [k for k in REQUIRED if k not in d] + \
-        [f"resources.{k}" for k in RESOURCES if k not in d.get("resources", {})]
-    if d.get("family") == "ecp5":
-        missing += [f"{k}.{s}" for k, subs in ECP5_KEYS for s in subs
-                    if not isinstance(d.get(k), dict) or s not in d[k]]
-    if missing:
-        raise HfnError(where, f"board file lacks {', '.join(missing)}",
-                       "see README 'Boards' for the keys")
-    if d["family"] not in FAMILIES:
-        raise HfnError(str(p), f"unknown family {d['family']!r}",
-                       f"use one of {', '.join(FAMILIES)}")
-    if d["flow"] not in FLOWS:
-        raise HfnError(str(p), f"unknown flow {d['flow']!r}", f"use one of {', '.join(FLOWS)}")
-    return Board(d["name"], d["part"], d["family"], d["flow"], float(d["clock_mhz"]),
-                 dict(d["resources"]), d)
+    """A board from the content of a board file (also as a project.json stores it),
+    checked against ``BoardDoc``: one HfnError naming ``where`` and the field otherwise."""
+    b = check(BoardDoc, d, where, FIX)
+    return Board(b.name, b.part, b.family, b.flow, float(b.clock_mhz),
+                 b.resources.model_dump(include=set(RESOURCES)), d)

@@ -18,7 +18,6 @@ import contextlib
 import io
 import json
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -327,8 +326,9 @@ def export_model(model: nn.Module, out_path: str | Path, *, input_shape=None,
     shape = input_shape_of(model, input_shape)
     metas = metadata(model, input_shape)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=out_path.parent)
-    os.close(fd)
+    from .atomic import recover, tmp_path
+    recover(out_path)                       # leftovers of a killed export
+    tmp = str(tmp_path(out_path))           # beside it, then os.replace (atomic.py)
     try:
         sink = io.StringIO()
         with warnings.catch_warnings(), contextlib.redirect_stdout(sink), \

@@ -50,3 +50,14 @@ HLS_TEMPLATES = data_dir("hls_templates")
 RTL_DIR = data_dir("rtl")
 BOARDS_DIR = data_dir("boards")
 TEST_VECTORS = data_dir("test_vectors")
+
+
+def fill_template(name: str, **values: str) -> str:
+    """``hls_templates/<name>`` with every ``{{KEY}}`` replaced; a placeholder left unfilled
+    is a bug in the writer (the template and its writer disagree)."""
+    text = (HLS_TEMPLATES / name).read_text()
+    for k, v in values.items():
+        text = text.replace("{{" + k + "}}", v)
+    if "{{" in text:
+        raise AssertionError(f"{name}: unfilled placeholder")
+    return text

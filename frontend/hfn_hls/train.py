@@ -53,6 +53,29 @@ def method_of(model: nn.Module):
 
 # -- checkpoints ---------------------------------------------------------------------
 
+def _checkpoint_schema():
+    from typing import Any, Optional
+
+    from pydantic import Field
+
+    from .validate import Doc, Name
+
+    class CheckpointDoc(Doc):
+        """The top-level entries of ``model.pt`` besides the weights (``state_dict``)."""
+
+        format: str
+        version: int = Field(ge=1, le=1)
+        method: Name = DEFAULT
+        method_config: Optional[dict[str, Any]] = None
+        preset: Name
+        dataset: Optional[Name] = None
+        model_seed: int = Field(0, ge=0, le=2**32 - 1)
+        preset_fields: Optional[dict[str, Any]] = None
+
+    return CheckpointDoc
+
+
+
 def save_checkpoint(model: nn.Module, run_dir: Path, extra: dict | None = None) -> Path:
     """Write ``run_dir/model.pt``: the method, its config, the preset and the weights."""
     run_dir = Path(run_dir)
@@ -66,9 +89,8 @@ def save_checkpoint(model: nn.Module, run_dir: Path, extra: dict | None = None) 
              "state_dict": model.state_dict(), **method.checkpoint_state(model, config),
              **(extra or {})}
     path = run_dir / CHECKPOINT
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
+    from .atomic import write_file
+    write_file(path, lambda tmp: torch.save(state, tmp))      # beside it, then renamed
     return path
 
 
@@ -88,19 +110,31 @@ def load_checkpoint(run_dir: str | Path) -> nn.Module:
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise HfnError(str(path), "not an hfn-hls checkpoint",
                        "re-create it with 'hfn-hls train' or 'hfn-hls init'")
+    fix = "re-create it with 'hfn-hls train' or 'hfn-hls init'"
+    from .validate import check
+    check(_checkpoint_schema(), {k: v for k, v in state.items() if k != "state_dict"}, str(path), fix)
+    if not isinstance(state.get("state_dict"), dict):
+        raise HfnError(str(path), "\"state_dict\" is missing or not a dictionary", fix)
     method = get_method(state.get("method", DEFAULT))    # version-1 files before methods: hfn
     preset = get_preset(state["preset"], state["dataset"])
-    if "preset_fields" in state:
-        f = dict(state["preset_fields"])
-        f.pop("name", None)
-        for key in ("widths", "blocks", "folded"):
-            f[key] = tuple(f[key])
-        preset = replace(preset, **f)
-    config = dict(state.get("method_config") or {})
-    if method.name == "hfn" and not config:
-        config = {"k": preset.k}
-    model = method.restore(preset, config, state, str(path))
-    model.load_state_dict(state["state_dict"])
+    try:
+        if "preset_fields" in state:
+            f = dict(state["preset_fields"])
+            f.pop("name", None)
+            for key in ("widths", "blocks", "folded"):
+                f[key] = tuple(f[key])
+            preset = replace(preset, **f)
+        config = dict(state.get("method_config") or {})
+        if method.name == "hfn" and not config:
+            config = {"k": preset.k}
+        model = method.restore(preset, config, state, str(path))
+        model.load_state_dict(state["state_dict"])
+    except HfnError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
+        msg = " ".join(str(e).split())[:200]
+        raise HfnError(str(path), f"the checkpoint does not fit its preset and method "
+                       f"({type(e).__name__}: {msg})", fix) from None
     method.check_loaded(model, state, str(path))
     return tag_model(model, method, preset, config, state.get("model_seed", 0))
 
@@ -272,7 +306,8 @@ def train(preset_name: str, run_dir: str | Path, *, method: str | None = None,
     }
     if rank == 0:
         save_checkpoint(model, run_dir)
-        (run_dir / METRICS).write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
+        from .atomic import write_file
+        write_file(run_dir / METRICS, json.dumps(metrics, indent=1, sort_keys=True) + "\n")
     if world > 1:
         import torch.distributed as dist
         dist.destroy_process_group()

@@ -5,6 +5,7 @@ import os
 import warnings
 from pathlib import Path
 
+from .. import atomic
 from ..errors import HfnError
 
 
@@ -19,13 +20,30 @@ def quiet() -> None:
         pass
 
 
-def check_output_file(path: str | Path, force: bool) -> Path:
-    p = Path(path)
-    if p.exists() and not force:
-        raise HfnError(str(p), "exists already", "pass --force to overwrite it")
-    if p.exists() and p.is_dir():
-        raise HfnError(str(p), "is a directory", "give a file name")
-    return p
+def check_output_file(path: str | Path, force: bool, owned=None, what: str = "",
+                      inputs: tuple = ()) -> Path:
+    """An output file that may be written: not an input, not a folder; an existing one
+    only with ``force`` and (if ``owned`` is given) only if it is a previous output."""
+    return atomic.check_output_file(path, force, owned or (lambda p: True), what, inputs)
+
+
+def is_ir_file(p: Path) -> bool:
+    """A previous output of ``hfn-hls ir -o``: a JSON document of format hfn-ir."""
+    try:
+        import json
+        return json.loads(p.read_text()).get("format") == "hfn-ir"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def is_onnx_export(p: Path) -> bool:
+    """A previous output of ``hfn-hls export``: an ONNX file with hfn-hls metadata."""
+    try:
+        import onnx
+        m = onnx.load(str(p), load_external_data=False)
+    except Exception:
+        return False
+    return any(q.key in ("hfn", "hfn-hls") for q in m.metadata_props)
 
 
 def check_output_dir(path: str | Path, force: bool, protected: tuple[str, ...]) -> Path:
@@ -40,26 +58,17 @@ def check_output_dir(path: str | Path, force: bool, protected: tuple[str, ...]) 
 
 
 def load_graph(path: str | Path):
-    """An IR graph from an IR JSON file or a QONNX model (built and verified)."""
+    """An IR graph from an IR JSON file or a QONNX model (built and verified); every
+    problem is one HfnError naming the file (ir/schema.py, ir/build.py)."""
     from ..ir.model import Graph
 
     p = Path(path)
+    if not p.exists():
+        raise HfnError(str(p), "file not found", "give a model.onnx or an IR JSON file")
+    if p.is_dir():
+        raise HfnError(str(p), "is a directory", "give a model.onnx or an IR JSON file")
     if p.suffix == ".json":
-        if not p.is_file():
-            raise HfnError(str(p), "file not found", "give an IR JSON or a model.onnx")
-        try:
-            g = Graph.load(p)
-        except (ValueError, KeyError, TypeError) as e:
-            raise HfnError(str(p), f"not an HFN IR document ({e})",
-                           "make one with 'hfn-hls ir model.onnx -o ir.json'") from None
-        from ..weights import get_source
-        for name, layer in g.layers.items():     # each source checks its own params
-            try:
-                get_source(layer.source).validate_params(layer.params, layer.shape)
-            except ValueError as e:
-                raise HfnError(f"{p} layer {name}", f"invalid {layer.source} params: {e}",
-                               "make the IR again with 'hfn-hls ir model.onnx'") from None
-        return g
+        return Graph.load(p)
     from ..ir.build import build_ir
     quiet()
     return build_ir(p)

@@ -25,6 +25,11 @@ def run(args) -> int:
     else:
         for line in res["first_mismatches"]:
             print(line)
+        if args.n is not None and args.n > res["available"]:
+            print(f"note: -n {args.n}, but tb_data holds {res['available']} vectors: "
+                  f"checked all {res['available']}")
         print(f"csim {res['project']}: {res['vectors']} vectors, {res['mismatches']} mismatches "
               f"(build {res['build_seconds']:.1f} s, run {res['run_seconds']:.1f} s)")
+    if res["vectors"] < 1:                 # never pass on nothing (load_tb_data refuses it)
+        raise HfnError(args.project, "no test vector was checked", "regenerate the project")
     return 0 if res["mismatches"] == 0 else 1

@@ -6,6 +6,9 @@ HELP = ("write the project for a board: HLS C++ (firmware, testbench, tb_data, "
         "build_prj.tcl) and the RTL beside it")
 
 
+MAX_VECTORS = 100_000          # test vectors in tb_data (each is simulated and stored as text)
+
+
 def add_arguments(p) -> None:
     from ..lanes import DEFAULT
 
@@ -28,20 +31,33 @@ def run(args) -> int:
     from ..boards import load_board
     from ..errors import HfnError
     from ..lanes import parse_lanes
-    from ..project.writer import generate, load_inputs
+    from ..atomic import check_destination, recover
+    from ..project.schema import is_project
+    from ..project.writer import PROJECT, generate, load_inputs
     from ._common import load_graph
 
     t0 = time.perf_counter()
-    if args.vectors is not None and args.vectors < 1:
-        raise HfnError(f"--vectors {args.vectors}", "must be at least 1", "give a positive count")
+    if args.vectors is not None and not 1 <= args.vectors <= MAX_VECTORS:
+        raise HfnError(f"--vectors {args.vectors}", f"must be between 1 and {MAX_VECTORS}",
+                       "give a smaller positive count")
     board = load_board(args.board)
     lanes = parse_lanes(args.lanes)
-    if not Path(args.model).is_file():
-        raise HfnError(args.model, "file not found", "give a model.onnx or an IR JSON file")
+    # leftovers of a killed run cleaned up, the destination refused before the (slow)
+    # model is read; generate() checks again when it writes
+    out = Path(args.output)
+    for n in recover(out) if out.parent.is_dir() else []:
+        print(f"note: {n}")
+    check_destination(out, args.force, is_project, PROJECT)
     graph = load_graph(args.model)
     inputs = load_inputs(Path(args.inputs), graph) if args.inputs else None
+    if inputs is not None and args.vectors and args.vectors > len(inputs):
+        print(f"note: --vectors {args.vectors}, but {args.inputs} holds {len(inputs)} images: "
+              f"tb_data gets all {len(inputs)}")
+    notes: list[str] = []
     info = generate(graph, board, lanes, args.output, force=args.force, inputs=inputs,
-                    vectors=args.vectors)
+                    vectors=args.vectors, notes_to=notes)
+    for n in notes:
+        print(f"note: {n}")
     est = info.hls["estimate"]
     use = info.hls["usage"]
     print(f"wrote {args.output}: {graph.name} for {board.name} ({board.part}, "

@@ -23,9 +23,10 @@ def run(args) -> int:
     require("init")
     from ..train import CHECKPOINT, configure, init_model
     from ._common import check_output_dir, quiet
-    from .train import method_options
+    from .train import check_values, method_options
 
     quiet()
+    check_values(args)
     _, p, _ = configure(args.preset, args.dataset, args.method, args.act_bits,
                         method_options(args))
     out = check_output_dir(args.output, args.force, (CHECKPOINT,))

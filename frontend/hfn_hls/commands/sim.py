@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from .. import atomic
 from ..errors import HfnError
 
 NAME = "sim"
@@ -27,14 +28,20 @@ def run(args: argparse.Namespace) -> int:
     prj = Path(args.project)
     if not prj.is_dir():
         raise HfnError(str(prj), "no such project directory", "run 'hfn-hls generate' first")
+    if args.n < 1:
+        raise HfnError(f"-n {args.n}", "need at least one image", "give -n 1 or more")
+    from ..project import load
+    load(prj, check_files=False)  # the CLI simulates projects (their tb_data), not bare folders
     r = run_system_sim(prj, args.n, rtl_dir=args.rtl_dir, waves=args.waves)
     r.pop("outputs", None)        # the codes themselves: for tests, not for the report
-    reports = prj / "reports"
-    reports.mkdir(exist_ok=True)
-    (reports / "rtl_sim.json").write_text(json.dumps(r, indent=1, sort_keys=True) + "\n")
+    atomic.write_file(prj / "reports" / "rtl_sim.json",
+                      json.dumps(r, indent=1, sort_keys=True) + "\n")
     if args.json:
         print(json.dumps(r, indent=1, sort_keys=True))
     else:
+        if r.get("available") is not None and args.n > r["available"]:
+            print(f"note: -n {args.n}, but tb_data holds {r['available']} images: simulated "
+                  f"all {r['available']}")
         line = (f"{r['vectors']} images, {r['mismatches']} mismatches with the golden model, "
                 f"{r['cycles_per_inference']:.0f} cycles per inference")
         if "utilisation" in r:

@@ -36,9 +36,10 @@ def _board(prj: Path, name: str | None):
     if (prj / "project.json").is_file():
         from ..project import load
         return load(prj, check_files=False).info.board
-    desc = prj / "rtl" / "rtl.json"
-    if desc.is_file() and json.loads(desc.read_text()).get("board"):
-        return load_board(json.loads(desc.read_text())["board"])
+    from ..rtl_backend.writer import load_rtl_desc
+    desc = load_rtl_desc(prj / "rtl")
+    if desc.get("board"):
+        return load_board(desc["board"])
     raise HfnError(str(prj), "the project names no board", "give --board NAME")
 
 
@@ -64,16 +65,17 @@ def run(args: argparse.Namespace) -> int:
         raise HfnError(str(rtl), "the project has no RTL",
                        "run 'hfn-hls generate' (it writes PRJ/rtl/) or give --rtl-dir")
     board = _board(prj, args.board)
-    reports = prj / "reports"
-    reports.mkdir(exist_ok=True)
-    if args.freq is not None and (board.family != "ecp5" or args.freq <= 0):
+    if args.freq is not None and (board.family != "ecp5" or not 0 < args.freq <= 5000):
         raise HfnError(f"--freq {args.freq:g}", "needs an ECP5 board and a positive frequency",
                        "drop --freq (Xilinx boards have no place and route here)")
+    reports = prj / "reports"
+    reports.mkdir(exist_ok=True)
     (reports / "synth_open.json").unlink(missing_ok=True)
     r = run_open_synth(rtl, board, log=reports / "yosys.log", out_dir=prj / "ecp5",
                        target_mhz=args.freq)
     add_performance(r, prj)
-    (reports / "synth_open.json").write_text(json.dumps(r, indent=1, sort_keys=True) + "\n")
+    from .. import atomic
+    atomic.write_file(reports / "synth_open.json", json.dumps(r, indent=1, sort_keys=True) + "\n")
     if args.json:
         print(json.dumps(r, indent=1, sort_keys=True))
     else:

@@ -38,6 +38,25 @@ def method_options(args) -> dict:
     return {d: getattr(args, d) for d in dests if getattr(args, d, None) is not None}
 
 
+def check_values(args) -> None:
+    """The numeric options of train / init, in range (one HfnError naming the flag)."""
+    import math
+
+    from ..errors import HfnError
+    limits = [("epochs", "--epochs", 1, 100_000), ("batch_size", "--batch-size", 1, 1 << 16),
+              ("threads", "--threads", 1, 4096), ("model_seed", "--model-seed", 0, 2**32 - 1),
+              ("seed", "--seed", 0, 2**32 - 1), ("act_bits", "--act-bits", 2, 8)]
+    for dest, flag, lo, hi in limits:
+        v = getattr(args, dest, None)
+        if v is not None and not lo <= v <= hi:
+            raise HfnError(f"{flag} {v}", f"must be between {lo} and {hi}",
+                           f"see 'hfn-hls {args.command} --help'")
+    lr = getattr(args, "lr", None)
+    if lr is not None and not (math.isfinite(lr) and 0 < lr <= 100):
+        raise HfnError(f"--lr {lr}", "the learning rate must be a number in (0, 100]",
+                       "e.g. --lr 0.1")
+
+
 def add_arguments(p) -> None:
     p.add_argument("--preset", required=True, help="network preset, e.g. digits, resnet20")
     p.add_argument("--dataset", help="digits (built in), cifar10, cifar100")
@@ -62,6 +81,7 @@ def run(args) -> int:
     from ._common import check_output_dir, quiet
 
     quiet()
+    check_values(args)
     configure(args.preset, args.dataset, args.method, args.act_bits, method_options(args))
     out = check_output_dir(args.output, args.force, (CHECKPOINT, METRICS))
     m = train(args.preset, out, method=args.method, dataset=args.dataset,

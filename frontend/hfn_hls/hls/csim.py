@@ -135,19 +135,32 @@ class _Builder:
     def _finish(self, proc, src) -> None:
         log, _ = proc.communicate()
         if proc.returncode:
-            tail = "\n".join(log.strip().splitlines()[-15:])
-            raise HfnError(f"{self.prj}: compiling {Path(str(src)).name}",
-                           f"g++ failed:\n{tail}\n",
-                           "regenerate the project; if it persists this is a bug in hfn-hls")
+            name = Path(str(src)).name
+            log_file = self.build / f"{name}.log"
+            log_file.write_text(log)
+            first = next((l for l in log.splitlines() if "error" in l), "")
+            raise HfnError(f"{self.prj}: compiling {name}",
+                           f"g++ failed: {' '.join(first.split())[:300]}",
+                           f"the whole log is in {log_file}; regenerate the project; if it "
+                           "persists this is a bug in hfn-hls")
 
 
 def run_csim(prj: str | Path, n: int | None = None) -> dict:
-    """Build and run the testbench on the first n vectors (all if None)."""
+    """Build and run the testbench on the first n vectors (all if None, at most all
+    there are: ``available`` in the result).  The tb_data files are checked first
+    (``project.tbdata``: a broken file is an HfnError, exit 2, not a mismatch), and the
+    run must check exactly the vectors asked."""
+    from ..project import load
+    from ..project.tbdata import load_tb_data
+
     prj = Path(prj)
-    desc = load_project(prj)
+    project = load(prj)
+    desc = project.info.to_dict()
+    if n is not None and n < 1:
+        raise HfnError(f"-n {n}", "must be at least 1", "give a positive count")
+    tb = load_tb_data(project, n)
+    count = len(tb.inputs)
     exe, build_s = _Builder(prj).target("csim", prj / "tb" / "hfn_tb.cpp", shared=False)
-    avail = desc.get("tb_vectors", 0)
-    count = avail if n is None else min(n, avail)
     t0 = time.perf_counter()
     proc = subprocess.run([str(exe), str(prj / "tb_data"), str(count),
                            str(prj / "build" / "csim_outputs.txt")],
@@ -155,11 +168,17 @@ def run_csim(prj: str | Path, n: int | None = None) -> dict:
     run_s = time.perf_counter() - t0
     m = re.search(r"HFN_CSIM vectors=(\d+) mismatches=(\d+)", proc.stdout)
     if not m or proc.returncode not in (0, 1):
+        err = [l for l in proc.stdout.splitlines() if l.startswith("HFN_CSIM error")]
+        what = err[0] if err else (proc.stdout + proc.stderr).strip()[-300:]
         raise HfnError(f"{prj}: testbench", f"did not complete (exit {proc.returncode}): "
-                       f"{(proc.stdout + proc.stderr).strip()[-500:]}",
+                       f"{' '.join(what.split())}",
+                       "regenerate the project with hfn-hls generate --force")
+    ran = int(m.group(1))
+    if ran != count:
+        raise HfnError(f"{prj}: testbench", f"checked {ran} vectors, {count} were asked",
                        "regenerate the project with hfn-hls generate --force")
     lines = [l for l in proc.stdout.splitlines() if l.startswith("mismatch:")]
-    return {"project": desc["name"], "vectors": int(m.group(1)),
+    return {"project": desc["name"], "vectors": ran, "asked": n, "available": tb.available,
             "mismatches": int(m.group(2)), "build_seconds": round(build_s, 3),
             "run_seconds": round(run_s, 3), "first_mismatches": lines}
 

@@ -18,22 +18,13 @@ from ..boards import Board
 from ..ir.model import Graph
 from ..lanes import Lanes
 from ..lower import Fold, lower
-from ..paths import HLS_TEMPLATES
+from ..paths import HLS_TEMPLATES, fill_template
 from . import codegen
 from .codegen import Firmware
 from .estimate import check_fits, estimate, usage
 
 LIB_FILES = ("hfn.h", "hfn_types.h", "hfn_lfsr.h", "hfn_requant.h", "hfn_conv.h",
              "hfn_eltwise.h", "hfn_axis.h")       # + the generators' headers of the sources
-
-
-def _fill(template: str, **values: str) -> str:
-    text = (HLS_TEMPLATES / template).read_text()
-    for k, v in values.items():
-        text = text.replace("{{" + k + "}}", v)
-    if "{{" in text:
-        raise AssertionError(f"{template}: unfilled placeholder")
-    return text
 
 
 def _describe(fw: Firmware, board: Board, est: dict) -> dict:
@@ -87,13 +78,13 @@ def _write_files(root: Path, fw: Firmware, board: Board) -> list[str]:
     common = {"MODEL": g.name}
     buffers, network = codegen.top_cpp(fw)
     files["firmware/parameters.h"] = codegen.parameters_h(fw)
-    files["firmware/hfn_top.h"] = _fill("hfn_top.h.in", **common)
-    files["firmware/hfn_top.cpp"] = _fill("hfn_top.cpp.in", BUFFERS=buffers, NETWORK=network,
+    files["firmware/hfn_top.h"] = fill_template("hfn_top.h.in", **common)
+    files["firmware/hfn_top.cpp"] = fill_template("hfn_top.cpp.in", BUFFERS=buffers, NETWORK=network,
                                           LANES=str(fw.lanes), BOARD=board.name, **common)
     for name in LIB_FILES + tuple(sorted({gen.header for gen in fw.generators.values()})):
         files[f"firmware/lib/{name}"] = (HLS_TEMPLATES / name).read_text()
-    files["tb/hfn_tb.cpp"] = _fill("hfn_tb.cpp.in", **common)
-    files["tb/hfn_bridge.cpp"] = _fill("hfn_bridge.cpp.in", **common)
+    files["tb/hfn_tb.cpp"] = fill_template("hfn_tb.cpp.in", **common)
+    files["tb/hfn_bridge.cpp"] = fill_template("hfn_bridge.cpp.in", **common)
     for rel, text in files.items():
         p = root / rel
         p.parent.mkdir(parents=True, exist_ok=True)

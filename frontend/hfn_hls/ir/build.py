@@ -13,6 +13,7 @@ from .model import Graph
 from .passes.extract import ExtractIntegerGraph, tag_origins
 from .passes.ir_passes import DetectFolds, InferRanges, StripCallIndices, VerifyWeights
 from .passes.onnx_checks import CheckHfnMetadata, CheckSupportedOps
+from .passes.sanity import SANITY, CheckInputShape
 
 
 def load_onnx(path: str | Path):
@@ -59,9 +60,12 @@ def build_ir(path: str | Path) -> Graph:
     where = str(path)
     model = load_onnx(path)
     model = model.transform(CheckHfnMetadata(where))
-    meta = read_metadata(model.model)
-    info = read_model_metadata(model.model) or {}
+    meta = read_metadata(model.model, where)
+    info = read_model_metadata(model.model, where) or {}
     model = model.transform(CheckSupportedOps(where))
+    # numerical sanity (ir/passes/sanity.py), on the file as exported
+    for check in (*(c(where) for c in SANITY), CheckInputShape(where, meta or info or None)):
+        check.apply(model)
     tag_origins(model.model)
     try:
         model = cleanup(model)

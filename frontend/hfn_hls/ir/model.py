@@ -127,25 +127,32 @@ class Graph:
         Path(path).write_text(self.to_json())
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Graph":
-        if d.get("format") != FORMAT or d.get("version") not in READABLE:
-            raise ValueError(f"not an {FORMAT} document of version "
-                             f"{' or '.join(map(str, READABLE))}")
-        layer = _layer_from_v1 if d["version"] == 1 else (lambda v: Layer(**v))
-        return cls(
+    def from_dict(cls, d: dict, where: str = "IR document") -> "Graph":
+        """A graph from an IR document, checked (``ir/schema.py``): one HfnError naming
+        ``where`` and the field if the document is malformed or inconsistent."""
+        from .schema import check_graph, validate_document
+        validate_document(d, where)
+        layer = _layer_from_v1 if d["version"] == 1 else (
+            lambda v: Layer(v["name"], list(v["shape"]), v["source"], dict(v["params"])))
+        g = cls(
             name=d["name"],
             input=d["input"],
             output=d["output"],
             meta=d.get("meta", {}),
-            tensors={k: Tensor(**v) for k, v in d["tensors"].items()},
+            tensors={k: Tensor(v["name"], list(v["shape"]), v["lo"], v["hi"],
+                               float(v.get("scale", 1.0))) for k, v in d["tensors"].items()},
             layers={k: layer(v) for k, v in d["layers"].items()},
             ops=[_op_from_dict(o) for o in d["ops"]],
             shared=d.get("shared", {}),
         )
+        return check_graph(g, where)
 
     @classmethod
     def load(cls, path: str | Path) -> "Graph":
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        """An IR JSON file, checked; HfnError naming the file otherwise."""
+        from ..validate import read_json
+        from .schema import FIX
+        return cls.from_dict(read_json(path, "an IR JSON file", FIX), str(path))
 
 
 def _layer_from_v1(d: dict) -> Layer:

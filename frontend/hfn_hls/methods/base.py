@@ -6,6 +6,7 @@ overrides what differs.  torch is imported inside the hooks (see ``methods/__ini
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..errors import HfnError
@@ -61,6 +62,8 @@ class Method:
         config = {}
         for key, o in known.items():
             v = given.get(key, o.default)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise HfnError(f"{o.flag} {v}", "not a finite number", o.help)
             if v is not None and o.check is not None:
                 reason = o.check(v)
                 if reason:

@@ -25,10 +25,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import Field, model_validator
 
 from ..boards import Board, board_from_data
 from ..errors import HfnError
 from ..lanes import Lanes
+from ..validate import Closed, Dim, Doc, Name, check, read_json
 
 FORMAT = "hfn-hls-project"
 VERSION = 2
@@ -70,7 +74,7 @@ class ProjectInfo:
     input: StreamIn
     output: StreamOut
     tb_vectors: int
-    vendor: Vendor
+    vendor: Vendor | None     # None: the board has no vendor flow (open flow, e.g. ECP5)
     hls: dict
     rtl: dict | None
     files: tuple[str, ...]
@@ -82,7 +86,7 @@ class ProjectInfo:
             "board": dict(self.board.data),
             "lanes": {"p_out": self.lanes.p_out, "p_in": self.lanes.p_in},
             "input": asdict(self.input), "output": asdict(self.output),
-            "tb_vectors": self.tb_vectors, "vendor": asdict(self.vendor),
+            "tb_vectors": self.tb_vectors, "vendor": asdict(self.vendor) if self.vendor else None,
             "hls": self.hls, "rtl": self.rtl, "files": sorted(self.files),
             "tools": self.tools,
         }
@@ -92,49 +96,93 @@ class ProjectInfo:
 
     @classmethod
     def from_dict(cls, d, where: str) -> "ProjectInfo":
-        """Checked: a missing or mistyped key is an HfnError naming it."""
+        """Checked against ``ProjectDoc``: one HfnError naming the field otherwise."""
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise HfnError(where, f"not an {FORMAT} description", REGENERATE)
         if d.get("version") != VERSION:
             raise HfnError(where, f"{FORMAT} version {d.get('version')} (this hfn-hls reads "
                                   f"version {VERSION})", REGENERATE)
-
-        def get(key, typ, sub=None):
-            src = d if sub is None else sub
-            v = src.get(key) if isinstance(src, dict) else None
-            if not isinstance(v, typ) or isinstance(v, bool) and typ is not bool:
-                raise HfnError(where, f"\"{key}\" missing or not {_name(typ)}", REGENERATE)
-            return v
-
-        lanes = get("lanes", dict)
-        inp, out, ven = get("input", dict), get("output", dict), get("vendor", dict)
-        rtl = d.get("rtl")
-        if rtl is not None and not isinstance(rtl, dict):
-            raise HfnError(where, "\"rtl\" is not an object", REGENERATE)
-        files = get("files", list)
-        if not all(isinstance(f, str) and f and not Path(f).is_absolute() and ".." not in
-                   Path(f).parts for f in files):
-            raise HfnError(where, "\"files\" holds a path outside the project", REGENERATE)
-        try:
-            return cls(
-                name=get("name", str), top=get("top", str),
-                board=board_from_data(get("board", dict), f"{where}: board"),
-                lanes=Lanes(get("p_out", int, lanes), get("p_in", int, lanes)),
-                input=StreamIn(get("tensor", str, inp), list(get("shape", list, inp)),
-                               get("tdata_bits", int, inp)),
-                output=StreamOut(get("tensor", str, out), get("codes", int, out)),
-                tb_vectors=get("tb_vectors", int),
-                vendor=Vendor(**{k: (ven.get(k) if k == "vlnv" else get(k, str, ven))
-                                 for k in Vendor.__dataclass_fields__}),
-                hls=get("hls", dict), rtl=rtl, files=tuple(files),
-                tools=d.get("tools") or {})
-        except TypeError as e:            # e.g. a vendor key of the wrong kind
-            raise HfnError(where, f"malformed ({e})", REGENERATE) from None
+        doc = check(ProjectDoc, d, where, REGENERATE)
+        board = board_from_data(d["board"], f"{where} board")
+        return cls(
+            name=doc.name, top=doc.top, board=board,
+            lanes=Lanes(doc.lanes.p_out, doc.lanes.p_in),
+            input=StreamIn(doc.input.tensor, list(doc.input.shape), doc.input.tdata_bits),
+            output=StreamOut(doc.output.tensor, doc.output.codes),
+            tb_vectors=doc.tb_vectors,
+            vendor=None if doc.vendor is None else Vendor(
+                **{k: getattr(doc.vendor, k) for k in Vendor.__dataclass_fields__}),
+            hls=d["hls"], rtl=d.get("rtl"), files=tuple(doc.files), tools=d.get("tools") or {})
 
 
-def _name(typ) -> str:
-    return {dict: "an object", list: "a list", str: "a string", int: "an integer"}.get(
-        typ, typ.__name__)
+RelPath = Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+class _Lanes(Closed):
+    p_out: Annotated[int, Field(ge=1, le=1 << 12)]
+    p_in: Annotated[int, Field(ge=1, le=1 << 12)]
+
+
+class _In(Doc):
+    tensor: Name
+    shape: list[Dim] = Field(min_length=3, max_length=3)
+    tdata_bits: Annotated[int, Field(ge=8, le=1 << 16)]
+
+
+class _Out(Doc):
+    tensor: Name
+    codes: Annotated[int, Field(ge=1, le=1 << 24)]
+
+
+class _Vendor(Doc):
+    flow: Name
+    flow_target: Name
+    export_format: Name
+    export: RelPath
+    vlnv: Optional[str]
+    hls_project: Name
+    solution: Name
+    switch_env: Name
+
+
+class ProjectDoc(Doc):
+    """``project.json`` (module docstring); ``hls`` and ``rtl`` are the writers' sections,
+    checked here as objects (their readers check what they read)."""
+
+    format: Literal["hfn-hls-project"]
+    version: Literal[2]
+    name: Name
+    top: Name
+    board: dict[str, Any]
+    lanes: _Lanes
+    input: _In
+    output: _Out
+    tb_vectors: Annotated[int, Field(ge=1, le=1 << 24)]
+    vendor: _Vendor | None     # null: the board has no vendor flow (open flow)
+    hls: dict[str, Any]
+    rtl: Optional[dict[str, Any]] = None
+    files: list[RelPath]
+    tools: Optional[dict[str, Any]] = None
+
+    @model_validator(mode="after")
+    def _inside(self):
+        for f in self.files:
+            p = Path(f)
+            if p.is_absolute() or ".." in p.parts or "\n" in f:
+                raise ValueError(f"\"files\" holds a path outside the project ({f!r})")
+        if not 0 < self.input.shape[2] * 8 <= self.input.tdata_bits:
+            raise ValueError("input.tdata_bits does not hold 8 bits per channel")
+        return self
+
+
+def is_project(d: Path) -> bool:
+    """True if folder ``d`` holds an hfn-hls project (a ``project.json`` of this format,
+    any version): what ``generate --force`` may replace."""
+    try:
+        doc = json.loads((Path(d) / FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == FORMAT
 
 
 @dataclass(frozen=True)
@@ -157,13 +205,10 @@ def load(prj_dir: str | Path, *, check_files: bool = True) -> Project:
     if not prj.is_dir():
         raise HfnError(str(prj), "no such project directory", "run hfn-hls generate first")
     pj = prj / FILE
-    try:
-        d = json.loads(pj.read_text())
-    except FileNotFoundError:
+    if not pj.exists():
         raise HfnError(str(prj), f"not an hfn-hls project (no {FILE})",
-                       "give the directory written by hfn-hls generate") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise HfnError(str(pj), f"corrupt project description ({e})", REGENERATE) from None
+                       "give the directory written by hfn-hls generate")
+    d = read_json(pj, "a project description", REGENERATE)
     info = ProjectInfo.from_dict(d, str(pj))
     if check_files:
         missing = [f for f in info.files if not (prj / f).is_file()]

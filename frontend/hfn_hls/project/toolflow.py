@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..boards import Board
 from ..errors import HfnError
-from ..paths import HLS_TEMPLATES
+from ..paths import fill_template
 
 TOP = "hfn_top"
 HLS_PROJECT = "hfn_prj"             # open_project
@@ -123,12 +123,7 @@ def build_prj_tcl(model: str, board: Board, lib_dir: str) -> str:
         "HLS_PROJECT": HLS_PROJECT, "SOLUTION": SOLUTION, "TOP": TOP,
         "FLOW_TARGET": t.flow_target, "EXPORT": export_command(t), "EXPORT_WHAT": what,
     }
-    text = (HLS_TEMPLATES / TEMPLATE).read_text()
-    for k, v in values.items():
-        text = text.replace("{{" + k + "}}", v)
-    if "{{" in text:
-        raise AssertionError(f"{TEMPLATE}: unfilled placeholder")
-    return text
+    return fill_template(TEMPLATE, **values)
 
 
 # -- the vendor command lines of `hfn-hls synth PRJ` ----------------------------------------

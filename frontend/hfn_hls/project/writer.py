@@ -5,34 +5,36 @@ called as peers, each into its own part of the folder; this module writes what b
 to the project as a whole: ``tb_data/`` (input codes and the golden model's outputs),
 ``ir.json``, ``build_prj.tcl`` (``toolflow``) and ``project.json`` (``schema``).
 
-Atomic: everything is written into a hidden sibling folder which is renamed into place
-only when complete (a previous project is moved aside first and removed last), so a
-failure leaves no half-written project and the previous one intact.  An existing
-non-empty folder is replaced only with ``force``.  Deterministic: the same inputs give
+Atomic (``hfn_hls.atomic``): everything is written into a hidden sibling folder which is
+exchanged with the destination in one rename when complete, so a failure or a kill at
+any point leaves the complete old or the complete new project, and leftovers of a killed
+run are cleaned up by the next.  An existing non-empty folder is replaced only with
+``force``, and only if it is a project (``project.json``).  Deterministic: the same inputs give
 byte-identical files.
 """
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from .. import stream_format
+from .. import atomic, stream_format
 from ..boards import Board
 from ..errors import HfnError
 from ..golden import GoldenModel
 from ..hls.writer import write_hls
 from ..ir.model import Graph
+from ..ir.schema import check_graph, validate_document
 from ..lanes import Lanes
 from ..rtl_backend.writer import write_rtl
+from ..validate import is_name
 from . import toolflow
-from .schema import FILE, ProjectInfo, StreamIn, StreamOut, Vendor
+from .schema import FILE, ProjectInfo, StreamIn, StreamOut, Vendor, is_project
 
 DEFAULT_VECTORS = 200
+PROJECT = "an hfn-hls project (project.json)"     # what --force may replace
 LIB_DIR = "firmware/lib"          # where the HLS writer puts the header library
 
 
@@ -81,14 +83,6 @@ def _tool_versions() -> dict:
     return out
 
 
-def _refuse_existing(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise HfnError(str(out), "exists and is not a directory", "choose another -o")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise HfnError(str(out), "output directory exists and is not empty",
-                       "choose another -o or pass --force to replace it")
-
-
 def _tb_data(graph: Graph, inputs: np.ndarray, golden: np.ndarray) -> dict[str, str]:
     hexw = -(-stream_format.in_width(graph.input_tensor.shape[2]) // 4)
     return {
@@ -102,26 +96,26 @@ def _tb_data(graph: Graph, inputs: np.ndarray, golden: np.ndarray) -> dict[str, 
 
 def generate(graph: Graph, board: Board, lanes: Lanes, out: str | Path, *,
              force: bool = False, inputs: np.ndarray | None = None,
-             vectors: int | None = None, rtl: bool = True) -> ProjectInfo:
+             vectors: int | None = None, rtl: bool = True,
+             notes_to: list | None = None) -> ProjectInfo:
     """Write the project folder ``out``; returns its description (project.json).
 
     ``inputs``: input codes for tb_data (default: ``vectors`` or 200 seeded random images);
     ``rtl=False`` leaves out the RTL (HLS-only projects, e.g. lane shapes the RTL engine
-    does not support)."""
+    does not support); ``notes_to``: a list that receives what was cleaned up after an
+    interrupted earlier run (else it is printed)."""
     out = Path(out)
-    _refuse_existing(out, force)
-    toolflow.target(board)                       # an unknown flow is refused up front
+    where = f"model {graph.name!r}" if is_name(graph.name) else "model"
+    validate_document(graph.to_dict(), where)     # graphs built in Python are checked too
+    check_graph(graph, where)
+    if board.has_vendor_flow:
+        toolflow.target(board)                   # an unknown vendor flow is refused up front
     if inputs is None:
         inputs = default_inputs(graph, vectors or DEFAULT_VECTORS)
     elif vectors:
         inputs = inputs[:vectors]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    old = None
-    try:
+
+    def fill(tmp: Path) -> ProjectInfo:
         # the two backends, as peers (the HLS writer refuses what does not fit the board)
         hls, files = write_hls(graph, board, lanes, tmp)
         rtl_desc = None
@@ -132,7 +126,8 @@ def generate(graph: Graph, board: Board, lanes: Lanes, out: str | Path, *,
         golden = GoldenModel(graph).run(inputs)
         own = _tb_data(graph, inputs, golden)
         own["ir.json"] = graph.to_json() + "\n"
-        own[toolflow.SCRIPT] = toolflow.build_prj_tcl(graph.name, board, LIB_DIR)
+        if board.has_vendor_flow:          # open-flow boards (ECP5) have no Vitis script
+            own[toolflow.SCRIPT] = toolflow.build_prj_tcl(graph.name, board, LIB_DIR)
         for rel, text in own.items():
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             (tmp / rel).write_text(text)
@@ -141,24 +136,18 @@ def generate(graph: Graph, board: Board, lanes: Lanes, out: str | Path, *,
             name=graph.name, top=toolflow.TOP, board=board, lanes=lanes,
             input=StreamIn(graph.input, list(t.shape), stream_format.in_width(t.shape[2])),
             output=StreamOut(graph.output, int(np.prod(graph.output_tensor.shape))),
-            tb_vectors=len(inputs), vendor=vendor_section(board), hls=hls, rtl=rtl_desc,
+            tb_vectors=len(inputs), vendor=vendor_section(board) if board.has_vendor_flow else None,
+            hls=hls, rtl=rtl_desc,
             files=tuple(sorted(files + list(own) + [FILE])), tools=_tool_versions())
         (tmp / FILE).write_text(info.dumps())
-        # swap in: the old project (if any) is moved aside, the new one renamed in
-        if out.exists():
-            old = out.parent / f".{out.name}.old{os.getpid()}"
-            if old.exists():
-                shutil.rmtree(old)
-            out.rename(old)
-        tmp.rename(out)
-    except BaseException:
-        if old is not None and not out.exists():
-            old.rename(out)                      # put the previous project back
-            old = None
-        raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        if old is not None and old.exists():
-            shutil.rmtree(old)
+        return info
+
+    # written beside ``out`` and swapped in (atomic.py): a kill at any point leaves the
+    # complete old or the complete new project; --force replaces only a project
+    info, notes = atomic.write_dir(out, fill, force=force, owned=is_project, what=PROJECT)
+    if notes_to is not None:
+        notes_to.extend(notes)
+    else:
+        for n in notes:
+            print(f"note: {n}")
     return info

@@ -120,9 +120,12 @@ def fmax_of(report: dict) -> tuple[float | None, dict]:
     return min(clocks[k]["achieved_mhz"] for k in main), clocks
 
 
-def rom_placement(top_v: str, bram_cells: list[str], lutram_cells: list[str]) -> dict:
+def rom_placement(top_v: str, bram_cells: list[str], lutram_cells: list[str],
+                  total_bits: int | None = None) -> dict:
     """Where each ``hfn_rom`` of the top went: DP16KD block RAM, LUT RAM, or logic (a
-    ROM of constants that Yosys folded into LUTs).  Bits are the ROM's W * D."""
+    ROM of constants that Yosys folded into LUTs).  Bits are the ROM's W * D.  The weight
+    generators (``u_wgen_<source>``) own their ROMs: with ``total_bits`` (rtl.json's
+    ``rom_bits``) the bits not in the top's ROMs are theirs, placed by their cells."""
     roms = re.findall(r"hfn_rom\s*#\(\s*\.W\((\d+)\),\s*\.D\((\d+)\).*?\)\s+(u_\w+)\s*\(",
                       top_v, re.S)
 
@@ -140,7 +143,24 @@ def rom_placement(top_v: str, bram_cells: list[str], lutram_cells: list[str]) ->
         out[kind]["roms"] += 1
         out[kind]["bits"] += int(w) * int(d)
         out[kind]["cells"] += bram.get(inst, 0) + lutram.get(inst, 0)
+    gens = re.findall(r"\b(hfn_wgen_\w+)\s*#\(.*?\)\s+(u_\w+)\s*\(", top_v, re.S)
+    rest = (total_bits or 0) - sum(v["bits"] for v in out.values())
+    if gens and rest > 0:
+        insts = [inst for _, inst in gens]
+        kind = ("bram" if any(i in bram for i in insts) else
+                "lutram" if any(i in lutram for i in insts) else "logic")
+        out[kind]["roms"] += len(insts)
+        out[kind]["bits"] += rest
+        out[kind]["cells"] += sum(bram.get(i, 0) + lutram.get(i, 0) for i in insts)
     return out
+
+
+def _rom_bits(rtl_dir: Path) -> int | None:
+    """Total ROM bits of the design, from the RTL writer's rtl.json (None without it)."""
+    try:
+        return int(sum(json.loads((Path(rtl_dir) / "rtl.json").read_text())["rom_bits"].values()))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def _run(cmd: list[str], cwd: Path, what: str) -> tuple[subprocess.CompletedProcess, float]:
@@ -289,7 +309,7 @@ def run_ecp5(rtl_dir: Path, board: Board, out_dir: Path, log: Path | None = None
         "bitstream": str(out_dir / BITSTREAM),
         "bitstream_bytes": (out_dir / BITSTREAM).stat().st_size,
         "out_dir": str(out_dir),
-        "roms": rom_placement(top_v, cells["bram"], cells["lutram"]),
+        "roms": rom_placement(top_v, cells["bram"], cells["lutram"], _rom_bits(rtl_dir)),
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
     })
     return r

@@ -14,12 +14,14 @@ import numpy as np
 from ..errors import HfnError
 from ..ir.model import Graph
 from .tools import verilator_environment
+from .writer import load_rtl_desc
 
 TOP = "hfn_top"
 PORTS = ["ap_clk", "ap_rst_n", "s_axis_TDATA", "s_axis_TVALID", "s_axis_TREADY",
          "s_axis_TKEEP", "s_axis_TSTRB", "s_axis_TLAST", "m_axis_TDATA", "m_axis_TVALID",
          "m_axis_TREADY", "m_axis_TKEEP", "m_axis_TSTRB", "m_axis_TLAST"]
 SOURCES = ("*.v", "*.sv")
+MAX_RANDOM_IMAGES = 10_000      # images of a folder without tb_data (no project.json)
 
 
 def rtl_sources(rtl_dir: Path) -> list[Path]:
@@ -47,27 +49,6 @@ def check_top_ports(rtl_dir: Path) -> list[Path]:
         return srcs
     raise HfnError(str(rtl_dir), f"no module {TOP} in the Verilog sources",
                    "the RTL top must be named hfn_top (docs/interfaces.md)")
-
-
-def default_images(graph: Graph, n: int, prj_dir: Path, seed: int = 0) -> np.ndarray:
-    """The project's test images (PRJ/tb_data/inputs.txt, written by ``hfn-hls
-    generate``: one line per image, hex TDATA words), completed with seeded random
-    input codes when fewer than n are there."""
-    from .. import stream_format
-    t = graph.input_tensor
-    imgs = []
-    f = prj_dir / "tb_data" / "inputs.txt"
-    if f.is_file():
-        for line in f.read_text().splitlines()[:n]:
-            words = [int(w, 16) for w in line.split()]
-            if len(words) != t.shape[0] * t.shape[1]:
-                raise HfnError(str(f), "an image line has the wrong number of pixels",
-                               "regenerate the project")
-            imgs.append(stream_format.unpack_image(words, t.shape))
-    rng = np.random.default_rng(seed)
-    rest = rng.integers(t.lo, t.hi + 1, (max(0, n - len(imgs)), *t.shape))
-    out = np.concatenate([np.asarray(imgs, np.int64).reshape(-1, *t.shape), rest])
-    return out.astype(np.int64)
 
 
 def _sync_sources(srcs: list[Path], dst: Path) -> list[Path]:
@@ -175,6 +156,8 @@ def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
     Returns {vectors, mismatches, outputs, cycles_per_inference, latency_cycles, ...}.
     """
     prj_dir = Path(prj_dir)
+    if n < 1:
+        raise HfnError(f"-n {n}", "need at least one image", "give -n 1 or more")
     ir = prj_dir / "ir.json"
     if not ir.is_file():
         raise HfnError(str(prj_dir), "not a project (no ir.json)", "run 'hfn-hls generate'")
@@ -182,11 +165,34 @@ def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
     if not rtl_dir.is_dir():
         raise HfnError(str(rtl_dir), "the project has no RTL",
                        "run 'hfn-hls generate' (it writes PRJ/rtl/) or give --rtl-dir")
-    if n < 1:
-        raise HfnError(f"-n {n}", "need at least one image", "give -n 1 or more")
-    graph = Graph.load(ir)
-    codes = (np.asarray(images)[:n] if images is not None
-             else default_images(graph, n, prj_dir))
+    available = None
+    if images is not None:
+        codes = np.asarray(images)[:n]
+        graph = Graph.load(ir)
+    elif not (prj_dir / "project.json").exists():
+        # a bare folder (ir.json + rtl/, e.g. written by write_rtl): no test vectors, so
+        # seeded random input codes, bounded
+        graph = Graph.load(ir)
+        if n > MAX_RANDOM_IMAGES:
+            raise HfnError(f"-n {n}", f"{prj_dir} has no tb_data (no project.json): at most "
+                           f"{MAX_RANDOM_IMAGES} random images", "give a smaller -n")
+        t = graph.input_tensor
+        codes = np.random.default_rng(0).integers(t.lo, t.hi + 1, (n, *t.shape))
+    else:
+        # the project's checked test vectors (a broken tb_data file is exit 2, never a
+        # mismatch); -n is bounded by what exists
+        from ..project import load
+        from ..project.tbdata import load_tb_data
+        project = load(prj_dir)
+        tb = load_tb_data(project, n)
+        codes, available = tb.inputs, tb.available
+        graph = Graph.load(ir)
+        if list(graph.input_tensor.shape) != list(project.info.input.shape):
+            raise HfnError(str(ir), "the input shape differs from project.json's",
+                           "regenerate the project with hfn-hls generate --force")
+    if len(codes) < 1:
+        raise HfnError(f"{prj_dir}", "no image to simulate", "give -n 1 or more")
+    desc = load_rtl_desc(rtl_dir)
     build_dir = make_safe_build_dir(Path(build_dir) if build_dir
                                     else prj_dir / "build" / "rtl_sim")
     with verilator_environment():
@@ -195,9 +201,6 @@ def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
     np.save(inputs, np.asarray(codes, dtype=np.int64))
     if result.exists():
         result.unlink()
-    desc = {}
-    if (rtl_dir / "rtl.json").is_file():
-        desc = json.loads((rtl_dir / "rtl.json").read_text())
     per = desc.get("engine_macs", 10**7) // max(1, _lanes(desc)) * 3 + 20000
     cfg = {"ir": str(ir.resolve()), "inputs": str(inputs.resolve()),
            "result": str(result.resolve()), "timeout_cycles": int(per * 2 + 100000)}
@@ -221,6 +224,10 @@ def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
         raise HfnError(str(rtl_dir), "the simulation produced no result",
                        f"see {build_dir / 'sim.log'}")
     out = json.loads(result.read_text())
+    if out.get("vectors") != len(codes):
+        raise HfnError(str(rtl_dir), f"the simulation checked {out.get('vectors')} images, "
+                       f"{len(codes)} were asked", f"see {build_dir / 'sim.log'}")
+    out["asked"], out["available"] = n, available
     out["rtl_dir"] = str(rtl_dir)
     out["build_dir"] = str(build_dir)
     if waves and (build_dir / "dump.vcd").is_file():

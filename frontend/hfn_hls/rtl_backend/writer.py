@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
+from typing import Annotated, Optional
 
+from pydantic import Field
+
+from .. import atomic
 from ..boards import Board
 from ..ir.model import Graph
 from ..lanes import Lanes
 from ..paths import RTL_DIR
+from ..validate import Doc, Name, check, read_json
 from ..weights import REGISTRY, get_source
 from . import images as im
 from .design import Design, clog2, compile_design
@@ -158,9 +162,8 @@ def write_rtl(graph: Graph, board: Board | None, lanes: Lanes, out_dir: Path, *,
     """
     out_dir = Path(out_dir)
     d = compile_design(graph, lanes, floor)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".rtl-", dir=out_dir.parent))
-    try:
+
+    def fill(tmp: Path) -> dict:
         files = []
         for f in library_files(d):
             shutil.copyfile(RTL_DIR / f, tmp / f)
@@ -186,10 +189,41 @@ def write_rtl(graph: Graph, board: Board | None, lanes: Lanes, out_dir: Path, *,
             "passes": len(d.program.conv_passes()),
         }
         (tmp / "rtl.json").write_text(json.dumps(desc, indent=1, sort_keys=True) + "\n")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        return desc
+
+    # beside out_dir, then swapped in (atomic.py); replaces only RTL written here
+    desc, _ = atomic.write_dir(out_dir, fill, force=True, owned=lambda p: (p / DESC).is_file(),
+                               what=f"RTL written by hfn-hls ({DESC})")
     return desc
+
+
+DESC = "rtl.json"
+
+
+class _Params(Doc):
+    P_OUT: Annotated[int, Field(ge=1, le=1 << 12)] = 1
+    P_IN: Annotated[int, Field(ge=1, le=1 << 12)] = 1
+
+
+class RtlDesc(Doc):
+    """``rtl/rtl.json``: what ``sim`` and ``synth`` read of it (docs/rtl.md)."""
+
+    top: Name
+    board: Optional[Name] = None
+    verilog: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+\.s?v$")]] = []
+    mem: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+\.mem$")]] = []
+    parameters: _Params = _Params()
+    engine_macs: Annotated[int, Field(ge=0, le=1 << 50)] = 0
+    ideal_cycles: Optional[Annotated[int, Field(ge=1, le=1 << 50)]] = None
+
+
+def load_rtl_desc(rtl_dir: Path) -> dict:
+    """``rtl_dir/rtl.json`` checked against ``RtlDesc`` ({} if there is none: RTL from
+    elsewhere, ``--rtl-dir``); one HfnError naming the file and the field otherwise."""
+    p = Path(rtl_dir) / DESC
+    if not p.exists():
+        return {}
+    fix = "regenerate the project with hfn-hls generate --force"
+    d = read_json(p, "an RTL description", fix)
+    check(RtlDesc, d, str(p), fix)
+    return d

@@ -112,8 +112,8 @@ def run_vendor_synth(prj_dir: Path, args) -> int:
         _run(s, tools[s.what], prj_dir)
     shutil.copyfile(prj_dir / "ir.json", prj_dir / "vendor_out" / "ir.json")
     rep = collect_report(p, tools)
-    (prj_dir / REPORT).parent.mkdir(exist_ok=True)
-    (prj_dir / REPORT).write_text(json.dumps(rep, indent=1, sort_keys=True) + "\n")
+    from ..atomic import write_file
+    write_file(prj_dir / REPORT, json.dumps(rep, indent=1, sort_keys=True) + "\n")
     if getattr(args, "json", False):
         print(json.dumps(rep, indent=1, sort_keys=True))
     else:

@@ -114,16 +114,17 @@ class WeightSource:
     rtl_files: tuple[str, ...] = ()
     generated: bool = True     # weights made on chip (hfn) or kept as values (stored)
 
-    # -- IR loader -------------------------------------------------------------------------
-    def validate_params(self, params: dict, shape: list[int] | None = None) -> None:
-        """Raise ValueError(reason) if ``params`` is not a valid params object of this
-        source for a layer of ``shape`` [co, kh, kw, ci] (the IR loader names the layer)."""
-        return None
-
     # -- importer (ir/passes): ONNX weights -> params -------------------------------------
     def check_metadata(self, info: dict, meta: dict) -> str | None:
         """The reason a metadata layer entry ``info`` is inconsistent, or None."""
         return None
+
+    def validate_params(self, layer: "Layer", graph: "Graph | None") -> str | None:
+        """The reason an IR layer's ``params`` (from an IR JSON file, or built in Python)
+        are malformed for this source — a missing or mistyped key, a value out of range, a
+        size that does not fit ``layer.shape`` — or None.  Called by the IR loader before
+        anything else reads the params (``ir/schema.py``); every source implements it."""
+        raise NotImplementedError
 
     def integer_weights(self, w: np.ndarray, quant: WeightQuant | None = None
                         ) -> tuple[np.ndarray, "float | np.ndarray"]:

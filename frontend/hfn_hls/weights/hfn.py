@@ -8,15 +8,36 @@ hfn_wgen_hfn.h`` (C++) and ``rtl/hfn_wgen_hfn.v`` (Verilog, with ``rtl/hfn_lfsr_
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
+from pydantic import Field, ValidationError
 
 from .. import lfsr
 from .. import mask as maskpack
 from ..cpp import native, nested, nums
+from ..validate import Doc, Finite, NonNegInt, U32
 from . import register
 from .base import GeneratorCost, HlsGenerator, RomImage, RtlGenerator, WeightSource
 
 STATE_BITS = 32
+
+
+class _HfnLayerMeta(Doc):
+    """What an ``hfn`` layer of the metadata holds beyond the common keys."""
+
+    index: NonNegInt
+    seed: U32
+    k: Finite = Field(gt=0, le=1)
+    c: Optional[Finite] = None
+
+
+class _HfnParams(Doc):
+    """IR params of an ``hfn`` layer."""
+
+    seed: U32
+    mask: str = Field(pattern=r"^([0-9a-f]{2})*$")
+    k: Finite = Field(ge=0, le=1)         # 0: unknown (IR version 1)
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -83,10 +104,27 @@ class HfnSource(WeightSource):
 
     # -- importer ----------------------------------------------------------------------
     def check_metadata(self, info: dict, meta: dict) -> str | None:
+        from ..validate import error_text
+        try:
+            _HfnLayerMeta.model_validate(info)
+        except ValidationError as e:
+            return error_text(e.errors()[0])
         seed = int(info["seed"])
         if lfsr.derive_seed(int(meta["model_seed"]), int(info["index"])) != seed:
             return (f"seed 0x{seed:08x} does not follow from model seed {meta['model_seed']} "
                     f"and layer index {info['index']}")
+        return None
+
+    def validate_params(self, layer, graph) -> str | None:
+        from ..validate import error_text
+        try:
+            p = _HfnParams.model_validate(layer.params)
+        except ValidationError as e:
+            return "params: " + error_text(e.errors()[0])
+        n = (layer.size + 7) // 8
+        if len(p.mask) != 2 * n:
+            return (f"params: the mask has {len(p.mask) // 2} bytes, the shape {layer.shape} "
+                    f"needs {n}")
         return None
 
     def integer_weights(self, w: np.ndarray, quant=None) -> tuple[np.ndarray, float]:

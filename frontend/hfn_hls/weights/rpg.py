@@ -21,12 +21,15 @@ output channel a 32-bit LFSR state and a ring start index.  Generators:
 from __future__ import annotations
 
 from math import gcd
+from typing import Optional
 
 import numpy as np
+from pydantic import Field, ValidationError
 
 from .. import lfsr
 from ..cpp import nums
 from ..errors import HfnError
+from ..validate import Doc, Finite, Name, NonNegInt, PosInt, U32
 from . import register
 from .base import GeneratorCost, HlsGenerator, RomImage, RtlGenerator, WeightSource
 from .hfn import signs_of
@@ -37,6 +40,30 @@ ALIGN = 64                    # N is a multiple of this: P_IN banks for any P_IN
 MAP_SALT = 0x52504731         # "RPG1": the map's seeds differ from the sign seeds
 MIN_BITS, MAX_BITS = 4, 8
 STATE_BITS = 32
+
+
+class _RpgLayerMeta(Doc):
+    """What an ``rpg`` layer of the metadata holds beyond the common keys."""
+
+    index: NonNegInt
+    seed: U32 = Field(ge=1)
+    a: U32
+    b: U32
+    ring: Name = "ring"
+    n: Optional[PosInt] = None
+    c: Optional[Finite] = None
+    scale: Optional[Finite] = None
+
+
+class _RpgParams(Doc):
+    """IR params of an ``rpg`` layer."""
+
+    ring: Name
+    index: NonNegInt = 0
+    seed: U32 = Field(ge=1)
+    a: U32
+    b: U32
+    scale: Optional[Finite] = None
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -174,24 +201,34 @@ class RpgSource(WeightSource):
     rtl_files = ("hfn_lfsr_leap.v", "hfn_wgen_rpg.v")
 
     # -- IR loader ----------------------------------------------------------------------
-    def validate_params(self, params: dict, shape=None) -> None:
-        if not isinstance(params, dict):
-            raise ValueError("params is not an object")
-        for k in ("ring", "a", "b", "seed"):
-            if k not in params:
-                raise ValueError(f"params lack {k!r}")
-        for k in ("a", "b", "seed"):
-            v = params[k]
-            if not isinstance(v, int) or isinstance(v, bool) or v < 0 or v >= 1 << 32:
-                raise ValueError(f"{k} {v!r} is not a 32-bit unsigned integer")
-        if params["a"] % 2 == 0:
-            raise ValueError(f"a = {params['a']} is even (the map must be a bijection and "
-                             "bankable)")
-        if params["seed"] == 0:
-            raise ValueError("seed 0 is the LFSR's lock-up state")
+    def validate_params(self, layer, graph) -> str | None:
+        from ..validate import error_text
+        try:
+            p = _RpgParams.model_validate(layer.params)
+        except ValidationError as e:
+            return "params: " + error_text(e.errors()[0])
+        if p.a % 2 == 0:
+            return (f"params: a = {p.a} is even (the map must be a bijection and bankable)")
+        store = (graph.shared if graph is not None else {}).get(p.ring)
+        if graph is not None:
+            if store is None:
+                return f"params: the shared ring {p.ring!r} is missing from the graph"
+            reason = check_ring(store)
+            if reason:
+                return f"shared ring {p.ring!r}: {reason}"
+            n = int(store["n"])
+            if p.a >= n or p.b >= n or gcd(p.a, n) != 1:
+                return (f"params: the map a = {p.a}, b = {p.b} is not a bijection of a ring "
+                        f"of {n} entries")
+        return None
 
     # -- importer -----------------------------------------------------------------------
     def check_metadata(self, info: dict, meta: dict) -> str | None:
+        from ..validate import error_text
+        try:
+            _RpgLayerMeta.model_validate(info)
+        except ValidationError as e:
+            return error_text(e.errors()[0])
         store = (meta.get("shared") or {}).get(info.get("ring", RING))
         if store is None:
             return f"the metadata has no shared ring {info.get('ring', RING)!r}"

@@ -23,6 +23,9 @@ the lane order of hfn's mask ROM); the lanes multiply (WB > 2).
 """
 from __future__ import annotations
 
+import math
+import re
+
 import numpy as np
 
 from ..cpp import nested
@@ -32,6 +35,7 @@ from .base import (GeneratorCost, HlsGenerator, RomImage, RtlGenerator, WeightQu
                    WeightSource, weight_width)
 
 MIN_BITS, MAX_BITS = 2, 8
+_HEX = re.compile(r"(?:[0-9a-f]{2})*")
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -76,6 +80,46 @@ def channel_scale(scale: np.ndarray) -> "float | np.ndarray":
     return float(col[0]) if np.all(col == col[0]) else col
 
 
+def check_params(params, shape=None) -> None:
+    """ValueError(reason) if ``params`` are not a stored layer's params for a layer of
+    ``shape`` [co, kh, kw, ci] (``StoredSource.validate_params``)."""
+    if not isinstance(params, dict):
+        raise ValueError("params is not an object")
+    for k in ("bits", "weights"):
+        if k not in params:
+            raise ValueError(f"params lack {k!r}")
+    bits = params["bits"]
+    if not isinstance(bits, int) or isinstance(bits, bool) or not MIN_BITS <= bits <= MAX_BITS:
+        raise ValueError(f"bits {bits!r} is not an integer in {MIN_BITS}..{MAX_BITS}")
+    if not isinstance(params["weights"], str) or not _HEX.fullmatch(params["weights"]):
+        raise ValueError("weights is not a lower-case hex string of whole bytes")
+    raw = bytes.fromhex(params["weights"])
+    w = np.frombuffer(raw, np.int8).astype(np.int64)
+    if shape is not None and w.size != int(np.prod(shape)):
+        raise ValueError(f"{w.size} weights, the shape {list(shape)} has "
+                         f"{int(np.prod(shape))}")
+    lim = 1 << (bits - 1)
+    if w.size and (w.min() < -lim or w.max() >= lim):
+        raise ValueError(f"weights outside the signed {bits}-bit range")
+    bias = params.get("bias")
+    if bias is not None:
+        if not isinstance(bias, list) or not all(isinstance(b, int) and
+                                                 not isinstance(b, bool) for b in bias):
+            raise ValueError("bias is not a list of integers")
+        if shape is not None and len(bias) != shape[0]:
+            raise ValueError(f"{len(bias)} bias values for {shape[0]} output channels")
+        if bias and max(abs(b) for b in bias) >= 1 << 31:
+            raise ValueError("bias values exceed 32 bits")
+    scale = params.get("scale")
+    if scale is not None:
+        vals = scale if isinstance(scale, list) else [scale]
+        if not vals or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and
+                               math.isfinite(v) and v > 0 for v in vals):
+            raise ValueError("scale is not a finite number > 0 or a list of them")
+        if isinstance(scale, list) and shape is not None and len(scale) != shape[0]:
+            raise ValueError(f"{len(scale)} scales for {shape[0]} output channels")
+
+
 @register
 class StoredSource(WeightSource):
     name = "stored"
@@ -84,37 +128,12 @@ class StoredSource(WeightSource):
     generated = False
 
     # -- IR loader ----------------------------------------------------------------------
-    def validate_params(self, params: dict, shape=None) -> None:
-        if not isinstance(params, dict):
-            raise ValueError("params is not an object")
-        for k in ("bits", "weights"):
-            if k not in params:
-                raise ValueError(f"params lack {k!r}")
-        bits = params["bits"]
-        if not isinstance(bits, int) or not MIN_BITS <= bits <= MAX_BITS:
-            raise ValueError(f"bits {bits!r} is not an integer in {MIN_BITS}..{MAX_BITS}")
-        if not isinstance(params["weights"], str):
-            raise ValueError("weights is not a hex string")
+    def validate_params(self, layer, graph) -> str | None:
         try:
-            raw = bytes.fromhex(params["weights"])
-        except ValueError:
-            raise ValueError("weights is not a hex string") from None
-        w = np.frombuffer(raw, np.int8).astype(np.int64)
-        if shape is not None and w.size != int(np.prod(shape)):
-            raise ValueError(f"{w.size} weights, the shape {list(shape)} has "
-                             f"{int(np.prod(shape))}")
-        lim = 1 << (bits - 1)
-        if w.size and (w.min() < -lim or w.max() >= lim):
-            raise ValueError(f"weights outside the signed {bits}-bit range")
-        bias = params.get("bias")
-        if bias is not None:
-            if not isinstance(bias, list) or not all(isinstance(b, int) and
-                                                     not isinstance(b, bool) for b in bias):
-                raise ValueError("bias is not a list of integers")
-            if shape is not None and len(bias) != shape[0]:
-                raise ValueError(f"{len(bias)} bias values for {shape[0]} output channels")
-            if bias and max(abs(b) for b in bias) >= 1 << 31:
-                raise ValueError("bias values exceed 32 bits")
+            check_params(layer.params, layer.shape)
+        except ValueError as e:
+            return f"params: {e}"
+        return None
 
     # -- importer -----------------------------------------------------------------------
     def integer_weights(self, w: np.ndarray, quant: WeightQuant | None = None):

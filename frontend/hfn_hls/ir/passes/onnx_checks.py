@@ -5,7 +5,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.base import Transformation
 
 from ...errors import HfnError
-from ...metadata import META_FORMAT, read_metadata
+from ...metadata import read_metadata
 
 SUPPORTED_OPS = {"Quant", "Conv", "Gemm", "MatMul", "Mul", "BatchNormalization", "Relu",
                  "LeakyRelu", "Add", "GlobalAveragePool", "AveragePool", "MaxPool", "Flatten",
@@ -21,24 +21,9 @@ class CheckHfnMetadata(Transformation):
         self.where = where
 
     def apply(self, model: ModelWrapper):
-        meta = read_metadata(model.model)
-        if meta is None:
-            return model, False
-        if meta.get("format") != META_FORMAT:
-            raise HfnError(self.where, f"metadata format {meta.get('format')!r} is not "
-                           f"{META_FORMAT!r}", "re-export with this version of hfn-hls")
-        if meta.get("sign_source", "lfsr") != "lfsr":
-            raise HfnError(self.where, "weight signs come from the torch RNG and cannot be "
-                           "regenerated on chip", "re-search the masks with 'hfn-hls train'")
-        for key in ("model_seed", "layers", "conv_calls", "folds", "input_shape", "classes"):
-            if key not in meta:
-                raise HfnError(self.where, f"HFN metadata lacks {key!r}",
-                               "re-export with 'hfn-hls export'")
-        names = {l["name"] for l in meta["layers"]}
-        unknown = [c for c in meta["conv_calls"] if c not in names]
-        if unknown:
-            raise HfnError(self.where, f"metadata calls unknown layer {unknown[0]!r}",
-                           "re-export with 'hfn-hls export'")
+        # read_metadata checks the document against its schema (metadata.py) and each
+        # layer entry by its weight source: one HfnError naming the field otherwise
+        read_metadata(model.model, self.where)
         return model, False
 
 
