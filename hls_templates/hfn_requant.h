@@ -1,11 +1,14 @@
-// hfn_requant.h -- requantisation by thresholds (docs/arithmetic.md).
-//   y = OUT_MIN + (neg ? L - c : c),   c = #{ j : x >= T_j }
-// The thresholds of a row are ascending and clipped into [lo, hi + 1] of the input range;
-// a decreasing channel (negative BatchNorm gamma) is stored as T_j = 1 - T'_{L-1-j} with
-// neg = 1 (docs/lowering.md), so x itself is compared.  The count is found by a
-// fixed-depth bisection (DEPTH = bit length of L comparisons) instead of L comparators.
-// The ROMs are indexed by the iteration `it` of a folded stage (ITERS sets; 1 outside
-// folds) and by the row (R = C per-channel rows, or R = 1 shared by all channels).
+// hfn_requant.h -- compact requantisation (docs/arithmetic.md, "Compact requantisation").
+//   y = OUT_MIN + (neg ? L - c : c),   c = #{ j < L : x >= T_j } (+ an exception's delta)
+// A row stores no thresholds: its base B and step S (FRAC fraction bits) regenerate them,
+//   T_j = ceil((B + j*S + tie_j) / 2^FRAC),  tie_j = 1 on even j (TIE 1) / odd j (TIE 2),
+// ascending on x itself (a decreasing channel is stored with neg = 1, docs/lowering.md).
+// The count is found by a fixed-depth bisection (DEPTH = bit length of L probes), each
+// probe value computed by shift-and-add from the previous one: no multiplier, no
+// threshold ROM.  Exceptions: (iteration, row, x, delta) where the count is delta off the
+// compact count (none in the presets' models).  The ROMs are indexed by the iteration
+// `it` of a folded stage (ITERS sets; 1 outside folds) and by the row (R = C per-channel
+// rows, or R = 1 shared by all channels).
 #ifndef HFN_REQUANT_H
 #define HFN_REQUANT_H
 
@@ -13,35 +16,67 @@
 
 namespace hfn {
 
-// RQ: C, ITERS, R, L (levels, may be 0), LD (= max(L, 1), the ROM's last dimension),
-// DEPTH, OUT_MIN; thr_t (threshold width TW), out_t; thr_rom_t / dir_rom_t: the C integer
-// types the ROMs are declared with (dir: 1 = decreasing, neg above).
+// The bisection's datapath, W bits signed: ap_int<W> in synthesis, a native 64-bit
+// integer in C simulation (the same values: W <= 64 is checked by the writer).
+template <int W>
+struct wide {
+#ifdef __SYNTHESIS__
+    typedef ap_int<W> type;
+#else
+    typedef long long type;
+#endif
+};
+
+// RQ: C, ITERS, R, L (levels, may be 0), DEPTH (bit length of L), OUT_MIN, FRAC, TIE,
+// NE (exception entries) and NEX (= max(NE, 1), the table's first dimension); e_t (the
+// datapath type), out_t; base_rom_t / step_rom_t / dir_rom_t: the C integer types the ROMs
+// are declared with (dir: 1 = decreasing, neg above).
 template <class RQ, class T>
 inline typename RQ::out_t requant_one(T x, int c, int it,
-                                      const typename RQ::thr_rom_t thr[RQ::ITERS][RQ::R][RQ::LD],
-                                      const typename RQ::dir_rom_t dir[RQ::ITERS][RQ::R]) {
+                                      const typename RQ::base_rom_t base[RQ::ITERS][RQ::R],
+                                      const typename RQ::step_rom_t step[RQ::ITERS][RQ::R],
+                                      const typename RQ::dir_rom_t dir[RQ::ITERS][RQ::R],
+                                      const int exc[RQ::NEX][4]) {
 #pragma HLS INLINE
+    typedef typename RQ::e_t e_t;
     const int row = (RQ::R == 1) ? 0 : c;
-    int idx = 0;
+    const e_t s = step[it][row];
+    // d = V(cnt - 1) - x * 2^FRAC - 1, V(m) = B + m*S: the probe below the count
+    e_t d = e_t(base[it][row]) - s - (e_t(x) << RQ::FRAC) - 1;
+    int cnt = 0;
 BISECT:
     for (int b = RQ::DEPTH - 1; b >= 0; b--) {
 #pragma HLS UNROLL
-        const int probe = idx + (1 << b) - 1;
-        if (probe < RQ::L && x >= typename RQ::thr_t(thr[it][row][probe])) idx += 1 << b;
+        // probe m = cnt + 2^b - 1: odd for b >= 1, even for b = 0 (cnt's low bits are 0);
+        // T_m <= x  <=>  V(m) + tie_m <= x * 2^FRAC  <=>  p + tie_m < 0
+        const int t = (b == 0) ? (RQ::TIE == 1) : (RQ::TIE == 2);
+        const e_t p = d + (s << b);
+        if (p + t < 0) {
+            d = p;
+            cnt += 1 << b;
+        }
     }
-    return typename RQ::out_t(dir[it][row] ? RQ::OUT_MIN + RQ::L - idx : RQ::OUT_MIN + idx);
+    if (cnt > RQ::L) cnt = RQ::L;
+EXCEPT:
+    for (int e = 0; e < RQ::NE; e++) {
+#pragma HLS UNROLL
+        if (exc[e][0] == it && exc[e][1] == row && exc[e][2] == x) cnt += exc[e][3];
+    }
+    return typename RQ::out_t(dir[it][row] ? RQ::OUT_MIN + RQ::L - cnt : RQ::OUT_MIN + cnt);
 }
 
 // A requant as a function object, f(x, channel): a stage of a pass (R1, Rs, R2).
 template <class RQ>
 struct rq {
-    const typename RQ::thr_rom_t (*thr)[RQ::R][RQ::LD];
+    const typename RQ::base_rom_t (*base)[RQ::R];
+    const typename RQ::step_rom_t (*step)[RQ::R];
     const typename RQ::dir_rom_t (*dir)[RQ::R];
+    const int (*exc)[4];
     int it;
     template <class T>
     typename RQ::out_t operator()(T x, int c) const {
 #pragma HLS INLINE
-        return requant_one<RQ>(x, c, it, thr, dir);
+        return requant_one<RQ>(x, c, it, base, step, dir, exc);
     }
 };
 

@@ -17,8 +17,8 @@
 // position: the chunk of P_IN channels holding the group's P_OUT channels; each output
 // lane keeps the maximum of its channel over the window's valid positions (padding
 // never wins) instead of a sum, and the requant units pass it through.
-// All ROMs (table, weight generators' ROMs, thresholds, bias) are outside, in the
-// generated top.
+// All ROMs (table, weight generators' ROMs, compact requant rows, bias) are outside, in
+// the generated top, which also drives the requant units' constant exception entries.
 `default_nettype none
 module hfn_engine #(
     parameter integer P_OUT = 4,
@@ -28,10 +28,8 @@ module hfn_engine #(
     parameter integer EW = 9,          // fmap element width (signed)
     parameter integer SW = 14,         // lane sum width
     parameter integer VW = 20,         // accumulator / requant value width (signed)
-    parameter integer B = 4,           // requant stages
-    parameter integer SW_ = 3,         // width of a stage index 0..B
-    parameter integer TW = 16,         // threshold width
-    parameter integer TAW = 8,         // threshold ROM address width
+    parameter integer B = 4,           // requant bisection stages (all three units)
+    parameter integer TAW = 8,         // requant ROM address width
     parameter integer CW = 20,         // sequencer counter / address width (signed)
     parameter integer GW = 4,          // group index width
     parameter integer NBUF = 2,        // work buffers (id NBUF = input buffer)
@@ -50,7 +48,21 @@ module hfn_engine #(
     parameter integer TBL_AW = 4,
     parameter integer BAW = 1,         // bias ROM address width
     parameter integer BIAS = 0,        // 1: the top holds a bias ROM (b_q), 0: b_q unused
-    parameter integer NF = 75          // table fields (32 bits each)
+    parameter integer NF = 51,         // table fields (32 bits each)
+    // requant unit u (0: R1, 1: Rs, 2: R2), docs/rtl.md: input width, fraction bits,
+    // datapath, stored A and step widths, output width, exception entries per lane,
+    // delta width, tie logic
+    parameter integer R0_XW = 16, R0_FU = 0, R0_EW = 24, R0_AW = 16, R0_SW = 8, R0_OW = 8,
+    parameter integer R0_NE = 0, R0_DW = 2, R0_TIES = 1,
+    parameter integer R1_XW = 16, R1_FU = 0, R1_EW = 24, R1_AW = 16, R1_SW = 8, R1_OW = 8,
+    parameter integer R1_NE = 0, R1_DW = 2, R1_TIES = 1,
+    parameter integer R2_XW = 16, R2_FU = 0, R2_EW = 24, R2_AW = 16, R2_SW = 8, R2_OW = 8,
+    parameter integer R2_NE = 0, R2_DW = 2, R2_TIES = 1,
+    // ROM word and exception bus widths per lane
+    parameter integer Q0 = R0_AW + R0_SW + 1, Q1 = R1_AW + R1_SW + 1, Q2 = R2_AW + R2_SW + 1,
+    parameter integer X0 = ((R0_NE > 0) ? R0_NE : 1) * (1 + TAW + R0_XW + R0_DW),
+    parameter integer X1 = ((R1_NE > 0) ? R1_NE : 1) * (1 + TAW + R1_XW + R1_DW),
+    parameter integer X2 = ((R2_NE > 0) ? R2_NE : 1) * (1 + TAW + R2_XW + R2_DW)
 ) (
     input  wire                        clk,
     input  wire                        rst_n,
@@ -72,8 +84,9 @@ module hfn_engine #(
     output reg  [GAW-1:0]              w_group,
     output wire [3:0]                  w_sel,
     input  wire [P_OUT*P_IN*WB-1:0]    w_q,
-    output wire [3*B*P_OUT*TAW-1:0]    thr_addr,
-    input  wire [3*B*P_OUT*(TW+1)-1:0] thr_q,
+    output wire [3*TAW-1:0]            rq_addr,   // requant ROMs: one address per unit
+    input  wire [P_OUT*(Q0+Q1+Q2)-1:0] rq_q,      // unit 0's lanes, then 1's, then 2's
+    input  wire [P_OUT*(X0+X1+X2)-1:0] rq_exc,    // constant exception entries, same order
     output wire [BAW-1:0]              b_addr,    // bias ROM: BBASE + group
     input  wire [P_OUT*VW-1:0]         b_q
 );
@@ -83,7 +96,7 @@ module hfn_engine #(
         F_S = 12, F_PAD = 13, F_NC = 14, F_NCO = 15, F_NLAST = 16, F_G = 17,
         F_KCH = 18, F_ROWSTRIDE = 19, F_STEPOW = 20, F_STEPOH = 21, F_CBASE = 22,
         F_GBASE = 23, F_AORIGIN = 25,   // 24: output channels (informative)
-        F_BBASE = 26, NF0 = 27, UF = 5 + 2 * B;
+        F_BBASE = 26, NF0 = 27, UF = 8;   // per unit: EN PC TIE OUT_MIN OUT_MAX LEVELS BASE STRIDE
     localparam [1:0] T_LOOP = 2'd1, T_ENDLOOP = 2'd2, T_END = 2'd3;   // 0: conv pass
     localparam integer DRAIN = 10 + 2 * (B + 2);
     localparam [CW-1:0] DRAIN_C = DRAIN[CW-1:0], TWO = 2;
@@ -119,7 +132,7 @@ module hfn_engine #(
     reg [CW-1:0] g, oh, ow, kh, kw, c, ih0, iw0;
     reg [CW-1:0] a_row, a_win, a_khrow, a_kw, dpix;
     reg [CAW-1:0] m_gbase, m_cur;
-    reg [TAW-1:0] rq_base [0:3*B-1];
+    reg [TAW-1:0] rq_base [0:2];
 
     wire chunk_first = (kh == 0) && (kw == 0) && (c == 0);
     wire c_last = f_pool || (c == f_nc - 1), kw_last = (kw == f_kw - 1), kh_last = (kh == f_kh - 1);
@@ -172,8 +185,8 @@ module hfn_engine #(
                     end else if (f_type == T_END) begin
                         state <= S_WAIT;
                     end else begin
-                        for (r = 0; r < 3*B; r = r + 1)
-                            rq_base[r] <= `HFN_F(NF0 + (r / B) * UF + 5 + (r % B), TAW);
+                        for (r = 0; r < 3; r = r + 1)
+                            rq_base[r] <= `HFN_F(NF0 + r * UF + 6, TAW);
                         setup_k <= {CW{1'b0}};
                         g <= 0; oh <= 0; ow <= 0; kh <= 0; kw <= 0; c <= 0;
                         ih0 <= -f_pad; iw0 <= -f_pad;
@@ -183,13 +196,13 @@ module hfn_engine #(
                         state <= S_SETUP;
                     end
                 end
-                S_SETUP: begin   // per-iteration threshold set: base += it * stride
+                S_SETUP: begin   // per-iteration requant set: base += it * stride
                     if (setup_k == it) begin
                         state <= S_WOUT;
                     end else begin
                         setup_k <= setup_k + 1;
-                        for (r = 0; r < 3*B; r = r + 1)
-                            rq_base[r] <= rq_base[r] + `HFN_F(NF0 + (r / B) * UF + 5 + B + (r % B), TAW);
+                        for (r = 0; r < 3; r = r + 1)
+                            rq_base[r] <= rq_base[r] + `HFN_F(NF0 + r * UF + 7, TAW);
                     end
                 end
                 S_WOUT: if (!f_out || !out_busy) begin wcnt <= 0; state <= S_WG; end
@@ -405,35 +418,38 @@ module hfn_engine #(
     end
 
     // ---------------------------------------------------------------- requant units
+    // compact requantisation (rtl/hfn_requant.v): latency B + 2 each; R1 || Rs, then R2
     localparam integer LRQ = B + 2;
     `define HFN_U(u, k, w) tbl_q[32*(NF0 + (u)*UF + (k)) +: (w)]
+    localparam integer QB1 = P_OUT*Q0, QB2 = P_OUT*(Q0+Q1), XB1 = P_OUT*X0, XB2 = P_OUT*(X0+X1);
     wire [P_OUT*VW-1:0] y1, ys, y2;
     reg  [P_OUT*VW-1:0] sum_c;
-    reg [B*TAW-1:0] base_u [0:2];
-    always @* begin
-        for (r = 0; r < 3*B; r = r + 1)
-            base_u[r / B][(r % B)*TAW +: TAW] = rq_base[r];
-    end
     wire [GW-1:0] gC;
-    hfn_requant #(.P(P_OUT), .B(B), .VW(VW), .TW(TW), .AW(TAW), .GW(GW), .SW_(SW_)) u_r1 (
+    hfn_requant #(.P(P_OUT), .N(B), .VW(VW), .XW(R0_XW), .FU(R0_FU), .EW(R0_EW), .AW(R0_AW),
+                  .SW(R0_SW), .OW(R0_OW), .RAW(TAW), .GW(GW), .NE(R0_NE), .DW(R0_DW),
+                  .TIES(R0_TIES)) u_r1 (
         .clk(clk), .in_x(accB), .in_g(gB), .en(`HFN_U(0,0,1)), .pc(`HFN_U(0,1,1)),
-        .s0(`HFN_U(0,2,SW_)), .out_min(`HFN_U(0,3,VW)), .levels(`HFN_U(0,4,VW)), .base(base_u[0]),
-        .rom_addr(thr_addr[0 +: B*P_OUT*TAW]), .rom_q(thr_q[0 +: B*P_OUT*(TW+1)]),
-        .out_y(y1));
-    hfn_requant #(.P(P_OUT), .B(B), .VW(VW), .TW(TW), .AW(TAW), .GW(GW), .SW_(SW_)) u_rs (
+        .tie(`HFN_U(0,2,2)), .out_min(`HFN_U(0,3,VW)), .out_max(`HFN_U(0,4,VW)),
+        .levels(`HFN_U(0,5,VW)), .base(rq_base[0]), .rom_addr(rq_addr[0 +: TAW]),
+        .rom_q(rq_q[0 +: P_OUT*Q0]), .exc(rq_exc[0 +: P_OUT*X0]), .out_y(y1));
+    hfn_requant #(.P(P_OUT), .N(B), .VW(VW), .XW(R1_XW), .FU(R1_FU), .EW(R1_EW), .AW(R1_AW),
+                  .SW(R1_SW), .OW(R1_OW), .RAW(TAW), .GW(GW), .NE(R1_NE), .DW(R1_DW),
+                  .TIES(R1_TIES)) u_rs (
         .clk(clk), .in_x(resB), .in_g(gB), .en(`HFN_U(1,0,1)), .pc(`HFN_U(1,1,1)),
-        .s0(`HFN_U(1,2,SW_)), .out_min(`HFN_U(1,3,VW)), .levels(`HFN_U(1,4,VW)), .base(base_u[1]),
-        .rom_addr(thr_addr[B*P_OUT*TAW +: B*P_OUT*TAW]),
-        .rom_q(thr_q[B*P_OUT*(TW+1) +: B*P_OUT*(TW+1)]), .out_y(ys));
+        .tie(`HFN_U(1,2,2)), .out_min(`HFN_U(1,3,VW)), .out_max(`HFN_U(1,4,VW)),
+        .levels(`HFN_U(1,5,VW)), .base(rq_base[1]), .rom_addr(rq_addr[TAW +: TAW]),
+        .rom_q(rq_q[QB1 +: P_OUT*Q1]), .exc(rq_exc[XB1 +: P_OUT*X1]), .out_y(ys));
     always @* begin
         for (r = 0; r < P_OUT; r = r + 1)
             sum_c[r*VW +: VW] = y1[r*VW +: VW] + (f_add ? ys[r*VW +: VW] : {VW{1'b0}});
     end
-    hfn_requant #(.P(P_OUT), .B(B), .VW(VW), .TW(TW), .AW(TAW), .GW(GW), .SW_(SW_)) u_r2 (
+    hfn_requant #(.P(P_OUT), .N(B), .VW(VW), .XW(R2_XW), .FU(R2_FU), .EW(R2_EW), .AW(R2_AW),
+                  .SW(R2_SW), .OW(R2_OW), .RAW(TAW), .GW(GW), .NE(R2_NE), .DW(R2_DW),
+                  .TIES(R2_TIES)) u_r2 (
         .clk(clk), .in_x(sum_c), .in_g(gC), .en(`HFN_U(2,0,1)), .pc(`HFN_U(2,1,1)),
-        .s0(`HFN_U(2,2,SW_)), .out_min(`HFN_U(2,3,VW)), .levels(`HFN_U(2,4,VW)), .base(base_u[2]),
-        .rom_addr(thr_addr[2*B*P_OUT*TAW +: B*P_OUT*TAW]),
-        .rom_q(thr_q[2*B*P_OUT*(TW+1) +: B*P_OUT*(TW+1)]), .out_y(y2));
+        .tie(`HFN_U(2,2,2)), .out_min(`HFN_U(2,3,VW)), .out_max(`HFN_U(2,4,VW)),
+        .levels(`HFN_U(2,5,VW)), .base(rq_base[2]), .rom_addr(rq_addr[2*TAW +: TAW]),
+        .rom_q(rq_q[QB2 +: P_OUT*Q2]), .exc(rq_exc[XB2 +: P_OUT*X2]), .out_y(y2));
 
     // control delay lines matching the two requant latencies
     reg [2*LRQ-1:0] vd;

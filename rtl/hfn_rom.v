@@ -1,6 +1,6 @@
 // Synchronous-read ROM initialised from a $readmemh image.
 // Used for every generated table of the engine: the mask ROM (the only per-weight
-// storage), the LFSR start-state ROM, the threshold ROMs and the layer table.
+// storage), the LFSR start-state ROM, the requant ROMs and the layer table.
 `default_nettype none
 module hfn_rom #(
     parameter integer W = 8,         // word width

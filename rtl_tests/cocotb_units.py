@@ -1,8 +1,8 @@
 """cocotb unit tests of the RTL library blocks against Python: the LFSR leap network
 (shared vectors test_vectors/lfsr.json), the ``hfn`` weight generator against the layer's
-weights, the ``stored`` weight generator against its layer's weights, the lane array
-(ternary and multiplying) and the requant pipeline.  Driven by
-test_rtl_units.py (one Verilator build for all)."""
+weights, the ``stored`` weight generator against its layer's weights and the lane array
+(ternary and multiplying).  Driven by test_rtl_units.py (one Verilator build for all); the
+requant unit: cocotb_requant.py."""
 from __future__ import annotations
 
 import json
@@ -127,40 +127,3 @@ async def lane_array(dut):
         await FallingEdge(dut.clk)
         assert _unpack(int(dut.lanes_sum2.value), sw2, po) == (w2 @ x).tolist(), t
         assert _unpack(int(dut.lanes_summ.value), swm, po) == (wm @ x).tolist(), t
-
-
-@cocotb.test()
-async def requant(dut):
-    """Pipelined binary-search requant vs hfn_hls.golden.requant, for each placed op
-    (per-channel and shared thresholds, increasing and decreasing channels, fewer
-    levels than the stages hold); latency B + 2."""
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    p, vw, b = CFG["p_out"], CFG["vw"], CFG["stages"]
-    lat = b + 2
-    for op in CFG["requants"]:
-        f = op["fields"]
-        dut.rq_en.value = 1
-        dut.rq_pc.value = f["pc"]
-        dut.rq_s0.value = f["s0"]
-        dut.rq_out_min.value = f["out_min"] & ((1 << vw) - 1)
-        dut.rq_levels.value = f["levels"]
-        dut.rq_base.value = sum(v << (s * CFG["taw"]) for s, v in enumerate(f["bases"]))
-        xs, gs = op["x"], op["g"]
-        want = op["y"]
-        got = []
-        for t in range(len(xs) + lat):
-            await FallingEdge(dut.clk)
-            if t < len(xs):
-                dut.rq_x.value = sum((v & ((1 << vw) - 1)) << (o * vw)
-                                     for o, v in enumerate(xs[t]))
-                dut.rq_g.value = gs[t]
-            if t >= lat:
-                raw = int(dut.rq_y.value)
-                row = []
-                for o in range(p):
-                    v = (raw >> (o * vw)) & ((1 << vw) - 1)
-                    row.append(v - ((v >> (vw - 1)) << vw))
-                got.append(row)
-        assert got == want, (op["name"], [(i, a, w) for i, (a, w) in enumerate(zip(got, want))
-                                          if a != w][:3])
-    await ClockCycles(dut.clk, 2)

@@ -59,11 +59,14 @@ def test_ecp5_place_and_route(ecp5_project):
         assert rep["device_capacity"][key] == util[cell]["available"], key
     assert rep["fits"] is True and rep["over"] == []
     assert rep["lut"] > 500 and rep["ff"] > 100 and rep["dsp"] == 0
-    # the ROM images were read: the large threshold ROMs are in block RAM
+    # every ROM is placed (DP16KD, LUT RAM or logic: a missing image is a Yosys
+    # error) and the bits add up; since the compact requantisation (issue 13.4) this small
+    # design has no ROM deep enough for block RAM, so DP16KD cells are the ROMs' if any
     desc = json.loads((prj / "rtl" / "rtl.json").read_text())
     roms = rep["roms"]
+    assert sum(v["roms"] for v in roms.values()) > 0
     assert sum(v["bits"] for v in roms.values()) == sum(desc["rom_bits"].values())
-    assert roms["bram"]["roms"] > 0 and roms["bram"]["cells"] == rep["bram"] > 0
+    assert roms["bram"]["cells"] <= rep["bram"]
     # a bitstream for the right device
     bit = Path(rep["bitstream"])
     assert bit.is_file() and bit.stat().st_size == rep["bitstream_bytes"] > 10_000

@@ -2,21 +2,20 @@
 
 One generated wrapper instantiates the LFSR leap network, the ``hfn`` weight generator
 (its mask and start-state ROMs filled by the source, ``hfn_hls.weights.hfn``), the
-``stored`` weight generator (its ROM from ``hfn_hls.weights.stored``), the lane array twice (WB = 2: add/subtract/skip; WB = 4: multiply) and a requant unit with its
-threshold ROMs; one Verilator build runs the four cocotb tests of cocotb_units.py (LFSR
-vs the shared vectors, weight generator vs the layer's weights, lanes, requant)."""
+``stored`` weight generator (its ROM from ``hfn_hls.weights.stored``) and the lane array
+twice (WB = 2: add/subtract/skip; WB = 4: multiply); one Verilator build runs the four
+cocotb tests of cocotb_units.py (LFSR vs the shared vectors, the two weight generators vs
+their layers' weights, lanes).  The requant unit has its own test, test_rtl_requant.py."""
 from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
 import numpy as np
 
-from hfn_hls.golden import requant
-from hfn_hls.ir.model import Graph, Layer, Op, Tensor
+from hfn_hls.ir.model import Graph, Layer
 from hfn_hls.ir.random_graph import random_graph
 from hfn_hls.ir.ranges import Interval
 from hfn_hls.lanes import Lanes
-from hfn_hls.lower.program import requant_of
 from hfn_hls.paths import RTL_DIR, TEST_VECTORS
 from hfn_hls.rtl_backend import images as im
 from hfn_hls.rtl_backend.tools import verilator_environment
@@ -24,10 +23,10 @@ from hfn_hls.weights import get_source, layer_weights
 from hfn_hls.weights.hfn import mask_of
 from hfn_hls.weights.stored import encode
 
-P_OUT, P_IN, EW, VW, B, TW, TAW, GW, LEAP_P = 4, 8, 9, 16, 4, 12, 10, 2, 64
+P_OUT, P_IN, EW, LEAP_P = 4, 8, 9, 64
 CAW, GAW = 10, 4
 WB_MUL = 4
-SWB = 6                                         # the stored test layer's weight width                                      # the multiplying lane array's weight width
+SWB = 6                                         # the stored test layer's weight width
 # lane sum widths: P_IN * 2^(EW-1) * max|w| signed (max|w| = 1 ternary, 2^(WB-1) else)
 SUM_W2 = Interval(-P_IN << (EW - 1), P_IN << (EW - 1)).signed_bits
 SUM_WM = Interval(-P_IN << (EW + WB_MUL - 2), P_IN << (EW + WB_MUL - 2)).signed_bits
@@ -77,21 +76,7 @@ def _weights_expected(graph: Graph, layer: str) -> dict:
     return {"kch": kh * kw * nc, "chunks": chunks}
 
 
-def _requant_ops(rng) -> tuple[Graph, list[Op]]:
-    """A per-channel op with 15 levels and mixed directions, a shared one with 3."""
-    t = {"x": Tensor("x", [2, 2, 6], -300, 500), "y": Tensor("y", [2, 2, 6], 0, 15),
-         "z": Tensor("z", [2, 2, 6], -2, 1)}
-    th = np.sort(rng.integers(-350, 550, (6, 15)), axis=1)
-    d = [1, -1, 1, 1, -1, 1]
-    a = Op("requant", "rq_a", ["x"], "y", {"out_min": 0, "sets": [
-        {"thresholds": th.tolist(), "direction": d}]})
-    b = Op("requant", "rq_b", ["x"], "z", {"out_min": -2, "sets": [
-        {"thresholds": [[-20, 0, 0]], "direction": [1]}]})
-    g = Graph("u", "x", "y", t, {}, [a, b])
-    return g, [a, b]
-
-
-def _wrapper(rq_roms: dict, depths: dict) -> str:
+def _wrapper(depths: dict) -> str:
     nw = P_IN.bit_length()
     sw2, swm = SUM_W2, SUM_WM
     L = ["`default_nettype none", "module unit_top (",
@@ -106,11 +91,7 @@ def _wrapper(rq_roms: dict, depths: dict) -> str:
          f"    input wire [{P_OUT * P_IN * 2 - 1}:0] lanes_w2,",
          f"    input wire [{P_OUT * P_IN * WB_MUL - 1}:0] lanes_wm,",
          f"    output wire [{P_OUT * sw2 - 1}:0] lanes_sum2,",
-         f"    output wire [{P_OUT * swm - 1}:0] lanes_summ,",
-         f"    input wire [{P_OUT * VW - 1}:0] rq_x, input wire [{GW - 1}:0] rq_g,",
-         "    input wire rq_en, input wire rq_pc, input wire [2:0] rq_s0,",
-         f"    input wire [{VW - 1}:0] rq_out_min, input wire [{VW - 1}:0] rq_levels,",
-         f"    input wire [{B * TAW - 1}:0] rq_base, output wire [{P_OUT * VW - 1}:0] rq_y);",
+         f"    output wire [{P_OUT * swm - 1}:0] lanes_summ);",
          f"    hfn_lfsr_leap #(.P({LEAP_P}), .NW(7)) u_leap (.state(leap_state), .n(leap_n),",
          "        .bits(leap_bits), .next(leap_next));",
          f"    hfn_wgen_hfn #(.P_OUT({P_OUT}), .P_IN({P_IN}), .NW({nw}), .CAW({CAW}), "
@@ -126,21 +107,7 @@ def _wrapper(rq_roms: dict, depths: dict) -> str:
          f"    hfn_lanes #(.P_OUT({P_OUT}), .P_IN({P_IN}), .EW({EW}), .WB(2), .SW({sw2})) u_lanes2 (",
          "        .clk(clk), .x(lanes_x), .w(lanes_w2), .sum(lanes_sum2));",
          f"    hfn_lanes #(.P_OUT({P_OUT}), .P_IN({P_IN}), .EW({EW}), .WB({WB_MUL}), .SW({swm}))",
-         "        u_lanesm (.clk(clk), .x(lanes_x), .w(lanes_wm), .sum(lanes_summ));",
-         f"    wire [{B * P_OUT * TAW - 1}:0] ra;",
-         f"    wire [{B * P_OUT * (TW + 1) - 1}:0] rq;",
-         f"    hfn_requant #(.P({P_OUT}), .B({B}), .VW({VW}), .TW({TW}), .AW({TAW}), .GW({GW}),",
-         "        .SW_(3)) u_rq (.clk(clk), .in_x(rq_x), .in_g(rq_g), .en(rq_en), .pc(rq_pc),",
-         "        .s0(rq_s0), .out_min(rq_out_min), .levels(rq_levels), .base(rq_base),",
-         "        .rom_addr(ra), .rom_q(rq), .out_y(rq_y));"]
-    for s in range(B):
-        for o in range(P_OUT):
-            k = s * P_OUT + o
-            name = f"thr_s{s}_l{o}"
-            depth = max(1, len(rq_roms.get((s, o), [])))
-            L.append(f"    hfn_rom #(.W({TW + 1}), .D({depth}), .AW({TAW}), "
-                     f".FILE({{`UNIT_DIR, \"/{name}.mem\"}})) u_{name} (.clk(clk), "
-                     f".addr(ra[{k * TAW + TAW - 1}:{k * TAW}]), .q(rq[{k * (TW + 1) + TW}:{k * (TW + 1)}]));")
+         "        u_lanesm (.clk(clk), .x(lanes_x), .w(lanes_wm), .sum(lanes_summ));"]
     L += ["endmodule", "`default_nettype wire"]
     return "\n".join(L) + "\n"
 
@@ -175,59 +142,18 @@ def test_rtl_units(tmp_path):
         (tmp_path / f"{r.name}.mem").write_text(im.hex_lines(r.words, r.width))
     stored = {"cbase": scbase, "gbase": 0, "wb": SWB, **_weights_expected(sg, "b")}
 
-    g, ops = _requant_ops(rng)
-    thr = im.ThresholdImages(B, P_OUT)
-    cases = []
-    for op in ops:
-        x = g.tensors[op.inputs[0]]
-        f = thr.place(requant_of(g, op, Interval(x.lo, x.hi), g.tensors[op.output].shape[2]))
-        pcs = f["pc"]
-        n = 60
-        xs = rng.integers(x.lo, x.hi + 1, (n, P_OUT))
-        gs = rng.integers(0, 2, n)
-        # thresholds themselves and their neighbours (the comparison edges)
-        edges = np.asarray(op.attrs["sets"][0]["thresholds"]).reshape(-1)
-        xs[:20] = np.clip(rng.choice(edges, (20, P_OUT)) + rng.integers(-1, 2, (20, P_OUT)),
-                          x.lo, x.hi)
-        ys = []
-        for t in range(n):
-            chans = [gs[t] * P_OUT + o for o in range(P_OUT)]
-            row = []
-            for o, c in enumerate(chans):
-                s = op.attrs["sets"][0]
-                r = c if pcs else 0
-                if r >= len(s["thresholds"]):
-                    row.append(None)
-                    continue
-                v = requant(np.array([[xs[t, o]]]), np.array([s["thresholds"][r]]),
-                            np.array([s["direction"][r]]), op.attrs["out_min"])
-                row.append(int(v[0, 0]))
-            ys.append(row)
-        # lanes without a channel (6 channels, 8 lanes) are not compared
-        keep = [t for t in range(n) if all(v is not None for v in ys[t])]
-        cases.append({"name": op.name, "fields": f, "x": xs[keep].tolist(),
-                      "g": gs[keep].tolist(), "y": [ys[t] for t in keep]})
-    rq_roms = {}
-    for s in range(B):
-        for o in range(P_OUT):
-            cells = thr.mem[s][o]
-            rq_roms[(s, o)] = cells
-            words = [(nn << TW) | (v & ((1 << TW) - 1)) for nn, v in cells] or [0]
-            (tmp_path / f"thr_s{s}_l{o}.mem").write_text(im.hex_lines(words, TW + 1))
-    (tmp_path / "unit_top.v").write_text(_wrapper(rq_roms, {n: len(r.words)
-                                                             for n, r in roms.items()}))
+    (tmp_path / "unit_top.v").write_text(_wrapper({n: len(r.words) for n, r in roms.items()}))
     cfg = {"vectors": str(TEST_VECTORS / "lfsr.json"), "leap_p": LEAP_P, "weights": weights,
            "stored": stored,
            "p_out": P_OUT, "p_in": P_IN, "ew": EW, "wb_mul": WB_MUL, "sw2": SUM_W2,
-           "swm": SUM_WM, "vw": VW, "stages": B,
-           "taw": TAW, "requants": cases}
+           "swm": SUM_WM}
     (tmp_path / "cfg.json").write_text(json.dumps(cfg))
 
     with verilator_environment():
         from cocotb_tools.runner import get_runner
         runner = get_runner("verilator")
         srcs = [RTL_DIR / f for f in ("hfn_rom.v", "hfn_lfsr_leap.v", "hfn_wgen_hfn.v",
-                                      "hfn_wgen_stored.v", "hfn_lanes.v", "hfn_requant.v")] + \
+                                      "hfn_wgen_stored.v", "hfn_lanes.v")] + \
             [tmp_path / "unit_top.v"]
         runner.build(sources=srcs, hdl_toplevel="unit_top", build_dir=tmp_path / "build",
                      build_args=["-Wno-fatal"], defines={"UNIT_DIR": f'"{tmp_path}"'},
@@ -238,6 +164,6 @@ def test_rtl_units(tmp_path):
     cases_run = ET.parse(xml).getroot().iter("testcase")
     results = {c.get("name"): [e.tag for e in c] for c in cases_run}
     assert set(results) == {"lfsr_vectors", "weight_generator", "stored_weight_generator",
-                            "lane_array", "requant"}, results
+                            "lane_array"}, results
     failed = {k: v for k, v in results.items() if {"failure", "error", "skipped"} & set(v)}
     assert not failed, failed

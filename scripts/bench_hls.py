@@ -66,11 +66,11 @@ def main(argv=None) -> int:
     for k, v in sorted(est["storage_bits"].items()):
         print(f"  {k:14s} {v:12d}")
     model_bits = est["storage_bits"]["mask"] + est["storage_bits"]["lfsr_states"] + \
-        est["storage_bits"]["thresholds"]
+        est["storage_bits"]["requant"]
     print(f"  {'total':14s} {est['storage_bits_total']:12d}   (model state without feature "
           f"maps: {model_bits})")
-    print(f"unique weights       {est['unique_weights']:12d}   (floor: 1 bit each + thresholds "
-          f"= {est['floor_bits']})")
+    print(f"unique weights       {est['unique_weights']:12d}   (floor: weight sources + 32 "
+          f"per requant channel-set = {est['floor_bits']})")
     if onnx_path is None:
         print("hls4ml stored-weight bits: not measured (no QONNX model for a random graph)")
         return 0
@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     print(f"hls4ml 1.3.0 stored bits ({', '.join(h['precision'])}, {h['arrays']} arrays, "
           f"write() only): weights {h['weight_bits']}, biases {h['bias_bits']}, "
           f"total {h['total_bits']}")
-    print(f"ratio hls4ml total / our model state (mask+states+thresholds): "
+    print(f"ratio hls4ml total / our model state (mask+states+requant): "
           f"{h['total_bits'] / model_bits:.2f}x; hls4ml weights / our mask ROMs: "
           f"{h['weight_bits'] / est['storage_bits']['mask']:.2f}x")
     return 0

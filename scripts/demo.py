@@ -110,7 +110,7 @@ def main() -> int:
 
     board = load_board(args.board)
     est = project["hls"]["estimate"]["storage_bits"]
-    hls = {"storage_bits": est["mask"] + est["lfsr_states"] + est["thresholds"],
+    hls = {"storage_bits": est["mask"] + est["lfsr_states"] + est["requant"],
            "storage_bits_by_kind": est}
     print("\n== hls4ml 1.3.0 on the same network with stored weights (write() only)", flush=True)
     try:

@@ -98,7 +98,11 @@ def test_generated_source_holds_no_weights_and_folds_are_loops(tmp_path):
     params = (fw / "parameters.h").read_text()
     top = (fw / "hfn_top.cpp").read_text()
     arrays = re.findall(r"static const [\w:]+ (\w+)\[", params)
-    assert arrays and all(re.match(r"(MASK|STATE|THR|DIR)_", a) for a in arrays), arrays
+    assert arrays and all(re.match(r"(MASK|STATE|BASE|STEP|DIR|EXC)_", a) for a in arrays), \
+        arrays
+    # requantisation: per [iteration][row] one base and one step, never L thresholds
+    for m in re.finditer(r"static const \w+::(base|step)_rom_t \w+((?:\[\d+\])+) =", params):
+        assert len(re.findall(r"\[", m.group(2))) == 2, m.group(0)
     # ... and the top holds no array constants of its own
     assert not re.search(r"\bconst\b[^;(]*\w+\s*(\[[^\]]*\]\s*)+=", _code(top)), "array in top"
     # the masks hold exactly one bit per unique weight (plus word padding), no more

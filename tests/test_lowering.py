@@ -112,14 +112,22 @@ def test_accumulator_range_bounds_every_partial_sum():
             assert p.acc.lo <= partial.min() and partial.max() <= p.acc.hi, p.name
 
 
-def test_one_threshold_analysis_for_estimate_report_and_program():
+def test_one_requant_analysis_for_estimate_report_and_program():
     g = random_graph(6)
     prog = lower(g)
     bits = sum(r.bits for r in prog.requants())
-    assert estimate(prog, parse_lanes("4x4"))["storage_bits"]["thresholds"] == bits
-    assert report_graph(g, None)["totals"]["requant_bits"] == bits
+    est = estimate(prog, parse_lanes("4x4"))
+    assert est["storage_bits"]["requant"] == bits
+    rep = report_graph(g, None)["totals"]
+    assert rep["requant_bits"] == bits
+    sets = sum(r.iterations * r.rows for r in prog.requants())
+    assert rep["requant_channel_sets"] == sets
+    assert est["floor_bits"] == rep["floor_bits"] == rep["weight_bits"] + 32 * sets
     rtl = compile_design(g, parse_lanes("4x8"))
-    assert rtl.params["TW"] == max(r.threshold_width for r in prog.requants())
+    for u, unit in enumerate((("r1",), ("rs",), ("r2",))):
+        rs = [getattr(p, unit[0]) for p in prog.conv_passes() if getattr(p, unit[0])]
+        assert rtl.params[f"R{u}_FU"] == max([r.frac for r in rs] + [0])
+        assert rtl.params[f"R{u}_TIES"] == int(any(r.tie for r in rs))
 
 
 # -- graphs that do not fuse into conv passes -----------------------------------------------

@@ -44,8 +44,8 @@ def _num(s: str) -> int:
 def test_readme_storage_rows_add_up():
     text = (ROOT / "README.md").read_text()
     total = re.search(r"^\| on-chip model storage \(([^)]*)\) \| ([\d,]+) bits \|$", text, re.M)
-    parts = re.search(r"^\| supermask / LFSR start states / thresholds \| ([\d,]+) / ([\d,]+) "
-                      r"/ ([\d,]+) bits \|$", text, re.M)
+    parts = re.search(r"^\| supermask / LFSR start states / requantisation \| ([\d,]+) / "
+                      r"([\d,]+) / ([\d,]+) bits \|$", text, re.M)
     assert total and parts, "README's storage rows changed shape"
-    assert total.group(1) == "mask + LFSR start states + requantisation thresholds"
+    assert total.group(1) == "mask + LFSR start states + requantisation parameters"
     assert _num(total.group(2)) == sum(_num(parts.group(i)) for i in (1, 2, 3))

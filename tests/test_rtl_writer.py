@@ -54,7 +54,18 @@ def test_weights_never_stored():
     # start states: 32 bits per (padded) output channel, independent of kernel size
     chans = sum(ceil_div(l.shape[0], lanes.p_out) * lanes.p_out for l in g.layers.values())
     assert bits["state"] == 32 * chans
-    assert set(bits) == {"mask", "state", "threshold", "table"}
+    assert set(bits) == {"mask", "state", "requant", "table"}
+    # requantisation: one word per (requant, parameter set, channel group) in each lane's
+    # ROM of its unit -- never the L thresholds of a row
+    for u, stage in enumerate(("r1", "rs", "r2")):
+        seen, words = set(), 0
+        for p in d.program.conv_passes():
+            r = getattr(p, stage)
+            if r is not None and r.name not in seen:
+                seen.add(r.name)
+                words += r.iterations * (ceil_div(r.channels, lanes.p_out) if r.per_channel
+                                         else 1)
+        assert all(len(d.rq_roms[(u, o)].words) == words for o in range(lanes.p_out)), u
 
 
 def test_folded_layers_stored_once():
@@ -76,15 +87,26 @@ def test_bad_lanes(lanes):
         compile_design(random_graph(1), parse_lanes(lanes))
 
 
-def test_unsupported_op():
-    g = copy.deepcopy(random_graph(1))
-    first = g.ops[1]          # the stem's requant: insert a maxpool after it
-    g.tensors["mp"] = copy.deepcopy(g.tensors[first.output])
-    g.tensors["mp"].name = "mp"
-    g.ops.insert(2, Op("maxpool", "mp", [first.output], "mp",
-                       {"kernel": 3, "stride": 1, "pad": 1}))
-    with pytest.raises(HfnError, match="maxpool"):
-        compile_design(g, parse_lanes("4x4"))
+def _with_maxpool(g, after: str, name: str = "mp"):
+    """``g`` with a 3x3 / stride-1 max pooling inserted after tensor ``after``."""
+    g = copy.deepcopy(g)
+    i = next(k for k, op in enumerate(g.ops) if op.output == after) + 1
+    g.tensors[name] = copy.deepcopy(g.tensors[after])
+    g.tensors[name].name = name
+    g.ops.insert(i, Op("maxpool", name, [after], name, {"kernel": 3, "stride": 1, "pad": 1}))
+    return g
+
+
+def test_maxpool_compiles_but_not_as_the_output():
+    """Max pooling is an RTL pass (bit-exactness: test_rtl_stored.py); the network must end
+    in its classifier, so a pooling after it is refused, naming the classifier."""
+    g = random_graph(1)
+    d = compile_design(_with_maxpool(g, g.ops[1].output), parse_lanes("4x4"))
+    assert d is not None
+    last = _with_maxpool(g, g.output, "pooled")
+    last.output = "pooled"
+    with pytest.raises(HfnError, match="op classifier: a convolution must be followed by"):
+        compile_design(last, parse_lanes("4x4"))
 
 
 def test_nothing_half_written(tmp_path, monkeypatch):

@@ -13,7 +13,8 @@ from ..ir.model import Graph
 from ..lanes import Lanes
 from ..lower import Program
 from ..weights import get_source
-from .codegen import thr_native
+from ..ir.requant import floor_bits
+from .codegen import rq_datapath, rq_roms_types
 
 BRAM_BITS = 18 * 1024
 URAM_AS_BRAM = 16                  # one 288 Kbit URAM ~ 16 BRAM_18K
@@ -21,7 +22,7 @@ LUTRAM_MAX_BITS = 1024             # smaller memories go to LUTs / registers
 _BRAM_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
 LUT_PER_ACC_BIT = 1                # one add/sub/skip lane: ~1 LUT per accumulator bit
 LUT_CONTROL = 300                  # per function instance: counters, address arithmetic
-LUT_PER_THR_BIT = 2                # one bisection comparator step per bit
+LUT_PER_RQ_BIT = 1                 # one shift-and-add bisection step per datapath bit
 
 
 def bram_blocks(depth: int, width: int) -> int:
@@ -40,7 +41,7 @@ def lutram(depth: int, width: int) -> int:
 def estimate(program: Program, lanes: Lanes) -> dict:
     """Storage bits by kind (exact widths and as declared in C), BRAM, LUT, FF, DSP."""
     g = program.graph
-    bits = {"thresholds": 0, "feature_maps": 0}
+    bits = {"requant": 0, "feature_maps": 0}
     declared = dict(bits)
     bram = lut = ff = 0
     unique_weights = sum(l.size for l in g.layers.values())
@@ -63,13 +64,15 @@ def estimate(program: Program, lanes: Lanes) -> dict:
             bits[kind] = bits.get(kind, 0) + n
             declared[kind] = declared.get(kind, 0) + n
     for r in program.requants():
-        n = r.iterations * r.rows * r.levels
-        tw = r.threshold_width
-        bits["thresholds"] += r.bits
-        declared["thresholds"] += n * thr_native(r)[1] + r.iterations * r.rows * 8
-        bram += bram_blocks(n, tw)
-        lut += lutram(n, tw) + r.levels.bit_length() * tw * LUT_PER_THR_BIT
-        ff += tw * 2
+        n = r.iterations * r.rows
+        ty = rq_roms_types(r)
+        word = ty["base"][1] + ty["step"][1] + 8
+        bits["requant"] += r.bits
+        declared["requant"] += n * word + len(r.exceptions) * 4 * 32
+        bram += bram_blocks(n, word)
+        ew = rq_datapath(r).signed_bits
+        lut += lutram(n, word) + r.levels.bit_length() * ew * LUT_PER_RQ_BIT
+        ff += ew * 2
     for b in program.buffers:
         w = ctype(b.range.lo, b.range.hi).bits
         bits["feature_maps"] += b.size * w
@@ -81,7 +84,7 @@ def estimate(program: Program, lanes: Lanes) -> dict:
     return {
         "storage_bits": bits, "storage_bits_total": total,
         "storage_bits_declared": declared,
-        "floor_bits": unique_weights + bits["thresholds"],
+        "floor_bits": floor_bits(g),                 # the report's floor (ir/requant.py)
         "unique_weights": unique_weights,
         "macs_per_image": program.macs,
         "bram_18k": bram, "lut": lut, "ff": ff, "dsp": 0,

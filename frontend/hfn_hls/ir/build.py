@@ -11,7 +11,8 @@ from ..errors import HfnError
 from ..metadata import read_metadata, read_model_metadata
 from .model import Graph
 from .passes.extract import ExtractIntegerGraph, tag_origins
-from .passes.ir_passes import DetectFolds, InferRanges, StripCallIndices, VerifyWeights
+from .passes.ir_passes import (CompactRequant, DetectFolds, InferRanges, StripCallIndices,
+                                VerifyWeights)
 from .passes.onnx_checks import CheckHfnMetadata, CheckSupportedOps
 from .passes.sanity import SANITY, CheckInputShape
 
@@ -52,7 +53,8 @@ def _model_name(meta: dict | None, model_meta: dict | None, path: Path) -> str:
 
 
 def build_ir(path: str | Path) -> Graph:
-    """The full pipeline: load, check, clean, extract, verify, fold, ranges.
+    """The full pipeline: load, check, clean, extract, verify, fold, ranges, compact
+    requantisation.
 
     A file with ``hfn`` metadata has generated layers (verified against it, folds from
     it); any other file is a stored-weight model: every Conv / Gemm / MatMul quantised in
@@ -76,7 +78,7 @@ def build_ir(path: str | Path) -> Graph:
                        "export the model again") from None
     flat = ExtractIntegerGraph(where, meta, _model_name(meta, info, Path(path))).apply(model)
     graph = flat.graph
-    passes = [StripCallIndices(), InferRanges()]
+    passes = [StripCallIndices(), InferRanges(), CompactRequant()]
     if meta is not None:
         passes = [VerifyWeights(where, meta, flat.call_weights), DetectFolds(where, meta)] + passes
     for p in passes:

@@ -2,8 +2,9 @@
 
 ``random_graph`` has the structure the front end produces (stem, projection blocks,
 folded blocks with identity shortcuts, global sum, 1x1 classifier) with random widths,
-strides, fold depths, activation widths, masks (kept fraction k) and monotone
-requantisation sets; ``resnet_graph`` has ResNet-20's shapes with random masks.  With
+strides, fold depths, activation widths, masks (kept fraction k) and random
+requantisation functions (``_thresholds``), compact forms derived as ``build_ir`` does;
+``resnet_graph`` has ResNet-20's shapes with random masks.  With
 ``stored > 0`` a layer is, with that probability, a ``stored`` layer of random
 ``weight_bits``-bit weights and a random bias (mixed-source graphs; ``stored=1``: no
 generated layer), and with ``pool`` a max pooling follows the stem.  No torch involved:
@@ -21,6 +22,7 @@ from ..arith import conv2d, maxpool2d, requant
 from ..weights import layer_bias, layer_weights
 from ..weights.stored import encode
 from .model import Graph, Layer, Op, Tensor
+from .passes.ir_passes import CompactRequant
 from .ranges import infer_ranges
 
 
@@ -124,7 +126,9 @@ class _Builder:
         g.tensors["input"].lo, g.tensors["input"].hi = 0, 255
         g.tensors["input"].scale = 1.0 / 256
         _calibrate(g, rng, batch)
-        return infer_ranges(g)
+        infer_ranges(g)
+        CompactRequant().apply(g)
+        return g
 
 
 def _calibrate(graph: Graph, rng: np.random.Generator, batch: int = 8) -> None:
@@ -180,15 +184,44 @@ def _iterations(graph: Graph, target: Op) -> int:
     return 1
 
 
+EXCEPTION_RATE = 1 / 24        # rows whose thresholds get one threshold moved by one
+
+
 def _thresholds(rng: np.random.Generator, x: np.ndarray, levels: int, per_channel: bool) -> dict:
+    """One parameter set of random requantisation functions fitted to the values ``x``
+    the requant sees, as the front end's are: a per-channel row is ``round(a·d·x + b)``
+    (a BatchNorm and a quantiser: thresholds ``ceil(t0 + j/a)`` with real t0, a), its
+    range spanning jittered quantiles of the data; a shared row re-quantises by a power
+    of two, ``round_half_even(d·x / 2^k + b)`` with b a multiple of 1/2, whose
+    thresholds step unevenly at ties (1, 3, 1, 3, ... for k = 1).  A few rows
+    (``EXCEPTION_RATE``) get one threshold moved by one: no affine row reproduces them,
+    so the backends' exception path runs in the property tests."""
     c = x.shape[-1]
     rows = c if per_channel else 1
     d = np.where(rng.random(rows) < 0.85, 1, -1)
-    v = x.reshape(-1, c) if per_channel else x.reshape(-1, 1)
-    v = v * d
-    q = np.sort(rng.random((rows, levels)), axis=1)
-    th = np.stack([np.quantile(v[:, r], q[r]) for r in range(rows)])
-    th = np.sort(np.floor(th).astype(np.int64) + rng.integers(0, 2, th.shape), axis=1)
+    v = (x.reshape(-1, c) if per_channel else x.reshape(-1, 1)) * d
+    th = np.zeros((rows, levels), dtype=np.int64)
+    j = np.arange(levels)
+    for r in range(rows):
+        q_lo, q_hi = rng.uniform(0.0, 0.35), rng.uniform(0.65, 1.0)
+        lo, hi = np.quantile(v[:, r], [q_lo, q_hi])
+        if per_channel:
+            step = max((hi - lo) / max(levels, 1), 0.05) * rng.uniform(0.8, 1.25)
+            t0 = lo + rng.uniform(-0.5, 0.5) * step + rng.uniform(0, 1)
+            th[r] = np.ceil(t0 + j * step).astype(np.int64)
+            if levels >= 3 and rng.random() < EXCEPTION_RATE:
+                i = int(rng.integers(1, levels - 1))
+                moved = th[r, i] + int(rng.choice([-1, 1]))
+                if th[r, i - 1] <= moved <= th[r, i + 1]:
+                    th[r, i] = moved
+        else:
+            k = int(rng.integers(-1, 3))
+            b = int(rng.integers(-2, 3)) / 2 - np.floor(lo) / 2.0 ** k
+            span = np.arange(int(np.floor(v[:, r].min())) - (levels + 2) * 2 ** max(k, 0) - 4,
+                             int(np.ceil(v[:, r].max())) + (levels + 2) * 2 ** max(k, 0) + 5)
+            y = np.round(span / 2.0 ** k + b)         # exact: dyadic values, half to even
+            reach = y[None, :] >= (j + 1)[:, None]
+            th[r] = np.where(reach.any(1), span[np.argmax(reach, 1)], span[-1] + 1)
     return {"thresholds": th.tolist(), "direction": d.astype(int).tolist()}
 
 

@@ -7,7 +7,8 @@ width the hardware uses (docs/arithmetic.md).
   (and over several pixels for a pass that accumulates over all pixels);
 - ``weight_width``: WB, the signed width of a layer's weights;
 - ``threshold_width`` / ``requant_bits``: the width of the thresholds of a requant (clipped
-  into the reachable input range) and the bits its parameter sets occupy.
+  into the reachable input range) and the bits its compact parameter sets occupy
+  (``ir/requant.py``).
 
 The HLS types, the RTL widths (VW, TW, EW, WB) and the report's bit counts all read these.
 """
@@ -19,6 +20,7 @@ import numpy as np
 
 from ..weights import get_source
 from ..weights.base import weight_width as wb_of
+from . import requant as _requant
 from .model import Graph, Op, Tensor, range_bits
 
 
@@ -105,11 +107,10 @@ def threshold_width(x: Interval) -> int:
 
 
 def requant_bits(op: Op, x: Interval) -> int:
-    """Bits of a requant's parameter sets: per set and row, L thresholds of TW bits and
-    one direction bit."""
-    tw = threshold_width(x)
-    return sum(len(s["thresholds"]) * (len(s["thresholds"][0]) * tw + 1)
-               for s in op.attrs["sets"])
+    """Bits of a requant's parameter sets as hardware stores them: the compact form
+    (``ir/requant.py``: per set and row a base, a step and a direction bit, plus
+    exception points)."""
+    return _requant.requant_bits(op, x.lo, x.hi)
 
 
 def infer_ranges(graph: Graph) -> Graph:

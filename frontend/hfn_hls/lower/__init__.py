@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import HfnError
 from ..ir.model import Graph, Op
+from ..ir.requant import compact_of
 from ..weights import get_source
 from .buffers import allocate
 from .fuse import Fuser, schedule
@@ -46,6 +47,14 @@ def _check_requant(graph: Graph, op: Op, iters: int) -> None:
     if th.shape[2] and np.any(np.diff(th, axis=2) < 0):
         raise _err(graph, f"requant {op.name}", "thresholds are not ascending",
                    "regenerate the IR (thresholds must be sorted per row)")
+    if "compact" in op.attrs:
+        x = graph.tensors[op.inputs[0]]
+        try:
+            compact_of(op, x.lo, x.hi)
+        except ValueError as e:
+            raise _err(graph, f"requant {op.name}", str(e),
+                       "rebuild the IR with 'hfn-hls ir' (or drop attrs.compact: the "
+                       "lowering then derives it)") from None
 
 
 def _check(graph: Graph) -> None:

@@ -60,7 +60,11 @@ class Fuser:
         return int(self.g.tensors[t].shape[2])
 
     def requant(self, op: Op) -> object:
-        return requant_of(self.g, op, self.interval(op.inputs[0]), self.channels(op.output))
+        try:
+            return requant_of(self.g, op, self.interval(op.inputs[0]),
+                              self.channels(op.output))
+        except ValueError as e:
+            raise _err(self.g, op, str(e), "rebuild the IR with 'hfn-hls ir'") from None
 
     def conv_requant(self, t: str, members: set) -> tuple[Op, Op] | None:
         """(conv, requant) if tensor ``t`` is the R1 output of a conv pass in ``members``."""

@@ -9,7 +9,8 @@ from typing import Iterator
 import numpy as np
 
 from ..ir.model import Graph, Op
-from ..ir.ranges import Interval, requant_bits, threshold_range, threshold_width
+from ..ir.ranges import Interval, threshold_width
+from ..ir.requant import Compact, compact_bits, compact_of, hw_form
 from ..lanes import Lanes
 
 
@@ -38,15 +39,19 @@ class Window:
 @dataclass
 class Requant:
     """One requantisation of a pass (R1, Rs, R2 or a stand-alone requant) in the form
-    both backends store: per iteration and row, ``L`` ascending thresholds ``T'`` clipped
-    into [lo, hi + 1] of the input and a flag ``neg``;
-    ``y = out_min + (neg ? L - c : c)``, ``c = #{j : x >= T'_j}`` (docs/arithmetic.md)."""
+    both backends store: the compact form (``ir/requant.py``: per iteration and row a base
+    and a step regenerating ``L`` ascending thresholds ``T'`` on ``x``, a tie mode, the
+    op's fraction bits, exception points) and a flag ``neg`` per row;
+    ``y = out_min + (neg ? L - c : c)``, ``c = #{j : x >= T'_j}`` (docs/arithmetic.md).
+    ``thresholds`` are the ``T'`` themselves (clipped into [lo, hi + 1] of the input), the
+    specification the compact form is proven against."""
 
     op: Op
     x: Interval                  # input range
     channels: int
     thresholds: np.ndarray       # (iterations, rows, L) int64, ascending, clipped
     neg: np.ndarray              # (iterations, rows) 0/1: 1 = decreasing channel
+    compact: Compact
 
     @property
     def name(self) -> str:
@@ -81,19 +86,36 @@ class Requant:
         return threshold_width(self.x)
 
     @property
+    def frac(self) -> int:
+        return self.compact.frac
+
+    @property
+    def tie(self) -> int:
+        return self.compact.tie
+
+    @property
+    def base(self) -> np.ndarray:
+        return self.compact.base
+
+    @property
+    def step(self) -> np.ndarray:
+        return self.compact.step
+
+    @property
+    def exceptions(self) -> list:
+        """``[(iteration, row, x, delta)]``: the count at ``x`` is the compact count + delta."""
+        return self.compact.exceptions
+
+    @property
     def bits(self) -> int:
-        return requant_bits(self.op, self.x)
+        return compact_bits(self.compact, self.x.lo, self.x.hi)
 
 
 def requant_of(graph: Graph, op: Op, x: Interval, channels: int) -> Requant:
-    """The stored form of a requant op's sets (validated by ``lower``)."""
-    sets = op.attrs["sets"]
-    th = np.asarray([s["thresholds"] for s in sets], dtype=np.int64)
-    d = np.asarray([s["direction"] for s in sets], dtype=np.int64)
-    flip = (d < 0)[..., None]
-    t = np.where(flip, 1 - th[..., ::-1], th)           # #{-x >= T} = L - #{x >= 1 - T}
-    r = threshold_range(x)
-    return Requant(op, x, channels, np.clip(t, r.lo, r.hi), (d < 0).astype(np.int64))
+    """The stored form of a requant op's sets (validated by ``lower``); ValueError if the
+    op's compact form does not reproduce its thresholds on ``x``."""
+    t, neg = hw_form(op, x.lo, x.hi)
+    return Requant(op, x, channels, t, neg, compact_of(op, x.lo, x.hi))
 
 
 @dataclass

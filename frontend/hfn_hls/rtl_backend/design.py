@@ -3,9 +3,11 @@
 The graph is lowered once (``hfn_hls.lower``): the engine runs the Program's conv passes
 and fold loops; this module checks that the Program has the shapes the engine runs,
 writes its layer table, places the layers on their sources' weight generators and the
-requants on the three requant units.  Widths come from the bound analysis
-(``ir/ranges.py``, carried by the Program): fmap elements (EW), accumulators and the
-requant datapath (VW), thresholds (TW), weights (WB).  See docs/rtl.md.
+requants on the three requant units (R1, Rs, R2: their compact rows, ``ir/requant.py``).
+Widths come from the bound analysis (``ir/ranges.py``, carried by the Program): fmap
+elements (EW), accumulators and values between the units (VW), weights (WB); each
+requant unit's own widths from the rows and input ranges it holds (``_unit_params``).
+See docs/rtl.md.
 """
 from __future__ import annotations
 
@@ -26,10 +28,12 @@ Rom = RomImage
 class Design:
     params: dict
     roms: list = field(default_factory=list)
-    thr_roms: dict = field(default_factory=dict)   # (u, s, o) -> Rom
+    rq_roms: dict = field(default_factory=dict)    # (u, o) -> Rom: requant unit u, lane o
+    rq_exc: dict = field(default_factory=dict)     # (u, o) -> exception entry words
     program: Program | None = None
     stats: dict = field(default_factory=dict)
     generators: dict = field(default_factory=dict)  # source name -> RtlGenerator
+    lanes: Lanes | None = None
 
 
 def clog2(n: int) -> int:
@@ -87,7 +91,7 @@ def check_program(graph: Graph, prog: Program) -> None:
 
 
 def _widths(graph: Graph, prog: Program, w_max: int, pi: int) -> dict:
-    """EW, SW, VW, TW and B from the Program's ranges (``w_max``: largest |weight|)."""
+    """EW, SW, VW and B from the Program's ranges (``w_max``: largest |weight|)."""
     stored = [b for b in prog.buffers if b.role != "output"]
     ew = max([b.range.signed_bits for b in stored] + [9])
     lane_sum = pi * (1 << (ew - 1)) * w_max          # |sum of P_IN products| of one lane
@@ -102,8 +106,41 @@ def _widths(graph: Graph, prog: Program, w_max: int, pi: int) -> dict:
             vals.append(range_bits(min(v.lo, -1), v.hi + 1) + 1)
         vals.append(range_bits(-1, r.levels) + 1)
     return {"EW": ew, "SW": sw, "VW": max(vals + [sw]),
-            "TW": max([r.threshold_width for r in prog.requants()] + [2]),
             "B": max([2] + [im.tree_depth(r.levels) for r in prog.requants()])}
+
+
+UNIT_PARAMS = ("XW", "FU", "EW", "AW", "SW", "OW", "NE", "DW", "TIES")
+
+
+def _unit_params(u: int, images: im.RequantImages, stages: int, fp: dict) -> tuple[dict, list]:
+    """Parameters ``R<u>_<k>`` of requant unit u (k in UNIT_PARAMS: input width, fraction
+    bits, datapath, stored A and step widths, output width, exception entries per lane and
+    delta width, tie logic) and its ROM words per lane, at least the floor's ``fp``."""
+    g = {k: fp.get(f"R{u}_{k}", 0) for k in UNIT_PARAMS}
+    fu = max(images.frac, g["FU"])
+    words = images.words(stages, fu)
+    a = [w[1] for lane in words for w in lane] or [0]
+    s = [w[2] for lane in words for w in lane] or [0]
+    rs = images.requants
+    xlo = min([r.x.lo for r in rs] + [-1])
+    xhi = max([r.x.hi for r in rs] + [0])
+    xw = range_bits(xlo, xhi)
+    half = ((1 << (stages - 1)) - 1) * max(s)
+    e = Interval(min(a) - (xhi << fu) - half, max(a) - (xlo << fu) + half)
+    aw = range_bits(min(min(a), -1), max(max(a), 0))
+    out = Interval(min([r.out_min for r in rs] + [-1]),
+                   max([r.out_min + r.levels for r in rs] + [0]))
+    dmax = max([abs(d) for lane in images.exc for _, _, d in lane] + [1])
+    sw = max(1, max(s).bit_length())
+    # EW holds every E, x * 2^FU, A, and S * 2^(N-2) with a sign bit (the stages' adders)
+    v = {"XW": xw, "FU": fu, "EW": max(e.signed_bits, xw + fu + 1, aw + 1, sw + stages),
+         "AW": aw, "SW": sw, "OW": max(out.signed_bits, stages + 1),
+         "NE": max(len(lane) for lane in images.exc), "DW": range_bits(-dmax, dmax),
+         "TIES": int(images.ties)}
+    v = {k: max(x, g[k]) for k, x in v.items()}
+    v["OW"] = max(v["OW"], v["DW"])
+    v["EW"] = max(v["EW"], v["XW"] + v["FU"] + 1, v["AW"] + 1, v["SW"] + stages)
+    return {f"R{u}_{k}": x for k, x in v.items()}, words
 
 
 def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Design:
@@ -125,7 +162,7 @@ def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Des
         get_source(graph.layers[p.layer].source).weight_range(graph.layers[p.layer], graph)
         for p in passes))
     w = {k: max(v, fp.get(k, 0)) for k, v in _widths(graph, prog, w_max, pi).items()}
-    ew, vw, tw, stages = w["EW"], max(w["VW"], w["SW"]), w["TW"], w["B"]
+    ew, vw, stages = w["EW"], max(w["VW"], w["SW"]), w["B"]
     if vw > 32:
         raise HfnError(graph.name, f"accumulators need {vw} bits",
                        "the RTL engine outputs int32: reduce the network's ranges")
@@ -133,23 +170,23 @@ def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Des
     inp = graph.input_tensor
     nbuf = len(prog.work_buffers)
 
-    # ---- layer table, weight generators', threshold and bias images
-    units = [im.ThresholdImages(stages, po) for _ in range(3)]
+    # ---- layer table, weight generators', requant and bias images
+    units = [im.RequantImages(po) for _ in range(3)]
     table = []
     bias: list[int] = []
-    nf = im.n_fields(stages)
+    nf = im.NF
     max_g = 1
     geo_vals = [0]
     buf_d = 1
     for item in prog.items:
         if isinstance(item, Fold):
             table.append([im.T_LOOP, item.iterations] + [0] * (nf - 2))
-            table += [_pass_fields(graph, prog, p, lanes, gens, sources, units, nf, stages,
-                                   bias, vw) for p in item.body]
+            table += [_pass_fields(graph, prog, p, lanes, gens, sources, units, nf, bias, vw)
+                      for p in item.body]
             table.append([im.T_ENDLOOP] + [0] * (nf - 1))
         else:
             table.append(_pass_fields(graph, prog, item, lanes, gens, sources, units, nf,
-                                      stages, bias, vw))
+                                      bias, vw))
     for f in table:
         if f[0] != im.T_CONV:
             continue
@@ -172,18 +209,23 @@ def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Des
         roms.append(Rom("bias", po * vw, bias or [0], "bias"))
     for r in roms:
         r.words += [0] * (fd.get(r.name, 0) - len(r.words))
-    thr = {}
-    taw = max(stages + 1, clog2(max_g) + 1)
+    rq_params: dict = {}
+    rq_roms, rq_words = {}, {}
+    taw = clog2(max_g) + 1
     for u in range(3):
-        for s_ in range(stages):
-            for o in range(po):
-                cells = units[u].mem[s_][o]
-                name = f"thr_u{u}_s{s_}_l{o}"
-                if cells or fd.get(name):
-                    words = [(n << tw) | (v & ((1 << tw) - 1)) for n, v in cells]
-                    words += [0] * (fd.get(name, 0) - len(words))
-                    thr[(u, s_, o)] = Rom(name, tw + 1, words, "threshold")
-                    taw = max(taw, clog2(len(words)) + 1)
+        prm, words = _unit_params(u, units[u], stages, fp)
+        rq_params.update(prm)
+        aw_, sw_ = prm[f"R{u}_AW"], prm[f"R{u}_SW"]
+        for o in range(po):
+            name = f"rq_u{u}_l{o}"
+            cells = words[o]
+            if cells or fd.get(name):
+                ws = [(n << (aw_ + sw_)) | ((sv & ((1 << sw_) - 1)) << aw_) | (a & ((1 << aw_) - 1))
+                      for n, a, sv in cells]
+                ws += [0] * (fd.get(name, 0) - len(ws))
+                rq_roms[(u, o)] = Rom(name, aw_ + sw_ + 1, ws, "requant")
+                taw = max(taw, clog2(len(ws)) + 1)
+        rq_words[u] = words
     gw = max(clog2(max_g) if max_g > 1 else 1, fp.get("GW", 0))
     taw = max(taw, gw + 1, fp.get("TAW", 0))
     in_nc = im.ceil_div(inp.shape[2], pi)
@@ -193,7 +235,7 @@ def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Des
     cw = max(fp.get("CW", 0), range_bits(min(geo_vals) - 1, max(geo_vals + [buf_d, max(iters + [1])]) + 1) + 2,
              clog2(buf_d) + 3, clog2(inp.shape[0] * inp.shape[1] * in_nc) + 3, 8)
     params = dict(P_OUT=po, P_IN=pi, RATIO=pi // po, NW=pi.bit_length(), EW=ew, SW=w["SW"],
-                  VW=vw, B=stages, SW_=stages.bit_length(), TW=tw, TAW=taw, CW=cw, GW=gw,
+                  VW=vw, B=stages, TAW=taw, CW=cw, GW=gw,
                   NBUF=max(nbuf, fp.get("NBUF", 0)), BUF_D=buf_d, BUF_AW=clog2(buf_d),
                   IN_D=inp.shape[0] * inp.shape[1] * in_nc,
                   IN_AW=clog2(inp.shape[0] * inp.shape[1] * in_nc),
@@ -203,12 +245,34 @@ def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Des
                   GAW=clog2(_rom_depth(roms, "group", gens)),
                   TBL_AW=clog2(len(table)),
                   BAW=clog2(len(next((r.words for r in roms if r.name == "bias"), [0]))),
-                  BIAS=has_bias, NF=nf)
+                  BIAS=has_bias, NF=nf, **rq_params)
     for k in ("CAW", "GAW", "TBL_AW", "WB", "BAW"):
         params[k] = max(params[k], fp.get(k, 0))
-    d = Design(params, roms, thr, prog, generators=gens)
-    d.stats = _stats(graph, prog, roms, thr, lanes)
+    rq_exc = {}
+    for u in range(3):
+        rq_exc.update(_exception_words(u, units[u], params, po))
+    d = Design(params, roms, rq_roms, rq_exc, prog, generators=gens, lanes=lanes)
+    d.stats = _stats(graph, prog, roms, rq_roms, lanes)
     return d
+
+
+def exception_width(params: dict, u: int) -> int:
+    """Bits of one exception entry of unit u: {valid, key (ROM address), x, delta}."""
+    return 1 + params["TAW"] + params[f"R{u}_XW"] + params[f"R{u}_DW"]
+
+
+def _exception_words(u: int, images: im.RequantImages, params: dict, po: int) -> dict:
+    """Per lane of unit u its ``max(NE, 1)`` entry words (unused entries 0: invalid)."""
+    ne = params[f"R{u}_NE"]
+    taw, xw, dw = params["TAW"], params[f"R{u}_XW"], params[f"R{u}_DW"]
+    ewid = exception_width(params, u)
+    out = {}
+    for o in range(po):
+        ws = [(1 << (ewid - 1)) | ((a & ((1 << taw) - 1)) << (dw + xw)) |
+              ((x & ((1 << xw) - 1)) << dw) | (d & ((1 << dw) - 1))
+              for a, x, d in images.exc[o]]
+        out[(u, o)] = ws + [0] * (max(ne, 1) - len(ws))
+    return out
 
 
 def _rom_depth(roms: list, port: str, gens: dict) -> int:
@@ -218,10 +282,10 @@ def _rom_depth(roms: list, port: str, gens: dict) -> int:
 
 
 def _pass_fields(graph: Graph, prog: Program, p, lanes: Lanes, gens: dict, sources: list,
-                 units: list, nf: int, stages: int, bias: list, vw: int) -> list[int]:
+                 units: list, nf: int, bias: list, vw: int) -> list[int]:
     """The table word of one conv or max-pool pass (``bias``: the bias ROM, appended)."""
     if isinstance(p, MaxPoolPass):
-        return _pool_fields(graph, prog, p, lanes, nf, stages)
+        return _pool_fields(graph, prog, p, lanes, nf)
     po, pi = lanes.p_out, lanes.p_in
     win = p.window
     lay = graph.layers[p.layer]
@@ -251,19 +315,16 @@ def _pass_fields(graph: Graph, prog: Program, p, lanes: Lanes, gens: dict, sourc
     for k, v in geo.items():
         f[im.FIELDS.index(k)] = v
     for u, r in enumerate((p.r1, p.rs, p.r2)):
-        base = im.NF0 + u * (5 + 2 * stages)
         if r is None:
-            f[base + 2] = stages
-            continue
+            continue                                 # EN = 0: the unit passes x through
         d = units[u].place(r)
-        f[base:base + 5] = [1, d["pc"], d["s0"], d["out_min"], d["levels"]]
-        f[base + 5:base + 5 + stages] = d["bases"]
-        f[base + 5 + stages:base + 5 + 2 * stages] = d["strides"]
+        for i, k in enumerate(im.UNIT_FIELDS):
+            f[im.NF0 + u * im.UF + i] = d[k]
     return f
 
 
-def _pool_fields(graph: Graph, prog: Program, p: MaxPoolPass, lanes: Lanes, nf: int,
-                 stages: int) -> list[int]:
+def _pool_fields(graph: Graph, prog: Program, p: MaxPoolPass, lanes: Lanes,
+                 nf: int) -> list[int]:
     """The table word of a max-pool pass: the conv loops over groups of P_OUT channels,
     pixels and the window, one chunk per position (the word of the group's channels); no
     weights, no requant."""
@@ -281,9 +342,7 @@ def _pool_fields(graph: Graph, prog: Program, p: MaxPoolPass, lanes: Lanes, nf: 
     f = [0] * nf
     for k, v in geo.items():
         f[im.FIELDS.index(k)] = v
-    for u in range(3):
-        f[im.NF0 + u * (5 + 2 * stages) + 2] = stages       # requant units off
-    return f
+    return f                       # requant fields 0: EN = 0, the units pass x through
 
 
 def _releases_input(graph: Graph, prog: Program, p) -> bool:
@@ -292,22 +351,35 @@ def _releases_input(graph: Graph, prog: Program, p) -> bool:
     return bool(readers) and readers[-1][0] is p
 
 
-def _stats(graph: Graph, prog: Program, roms: list, thr: dict, lanes: Lanes) -> dict:
-    bits: dict[str, int] = {"threshold": 0, "table": 0}
-    for r in list(roms) + list(thr.values()):
+def _stats(graph: Graph, prog: Program, roms: list, rq: dict, lanes: Lanes) -> dict:
+    bits: dict[str, int] = {"requant": 0, "table": 0}
+    for r in list(roms) + list(rq.values()):
         bits[r.kind] = bits.get(r.kind, 0) + r.width * len(r.words)
     unique = sum(l.size for l in graph.layers.values())
     return {"rom_bits": bits, "unique_weights": unique, "macs": prog.macs,
             "engine_macs": prog.engine_macs, "ideal_cycles": prog.ideal_cycles(lanes)}
 
 
-def common_floor(designs: list[Design]) -> dict:
-    """The smallest floor under which all ``designs`` get one identical top."""
+def _merge(designs: list[Design]) -> dict:
     params: dict = {}
     depths: dict = {}
     for d in designs:
         for k, v in d.params.items():
             params[k] = max(params.get(k, v), v)
-        for r in list(d.roms) + list(d.thr_roms.values()):
+        for r in list(d.roms) + list(d.rq_roms.values()):
             depths[r.name] = max(depths.get(r.name, 0), len(r.words))
     return {"params": params, "depths": depths}
+
+
+def common_floor(designs: list[Design]) -> dict:
+    """The smallest floor under which all ``designs`` get one identical top.  A unit's
+    fraction bits and the stages change the stored words (hence their widths), so the
+    designs are compiled again under the floor until it no longer moves."""
+    floor = _merge(designs)
+    for _ in range(4):
+        again = [compile_design(d.program.graph, d.lanes, floor) for d in designs]
+        new = _merge(again)
+        if new == floor:
+            return floor
+        floor = new
+    raise AssertionError("the common floor does not converge")

@@ -1,14 +1,18 @@
-"""ROM images of the RTL engine's own tables: the layer table and the threshold ROMs.
+"""ROM images of the RTL engine's own tables: the layer table and the requant ROMs.
 The weight generators' ROMs come from the weight sources (``hfn_hls.weights``).
 
 Layouts (docs/rtl.md):
-- threshold ROMs: per requant unit u, stage s and lane o; see ``ThresholdImages``;
+- requant ROMs: per requant unit u and lane o one word per (requant, set, group); see
+  ``RequantImages``;
 - table: one word of 32*NF bits per program item;
 - bias: one word of P_OUT*VW bits per (conv pass with a bias, group g): the biases of
   channels g*P_OUT + o at bits [o*VW +: VW] (two's complement, 0 past the channels).
 """
 from __future__ import annotations
 
+import numpy as np
+
+from ..ir.requant import TIE_NONE, unit_words
 from ..lower import Requant
 
 NF0 = 27
@@ -18,6 +22,11 @@ FIELDS = ["TYPE", "ITERS", "SRC", "DST", "RES", "FLAGS", "IH", "IW", "OH", "OW",
 # FLAGS bits: 0 add, 1 output, 2 acc_all, 3 release the input buffer, 7:4 weight source
 # (w_sel), 8 max-pool pass, 9 bias, 10 the residual is in the source's buffer
 F_POOL, F_BIAS, F_RSRC = 1 << 8, 1 << 9, 1 << 10
+# per requant unit (R1, Rs, R2), after the NF0 fields: enable, per-channel rows, tie mode,
+# out_min, out_max (= out_min + L), L, ROM address of set 0's group 0, per-set stride
+UNIT_FIELDS = ["EN", "PC", "TIE", "OUT_MIN", "OUT_MAX", "LEVELS", "BASE", "STRIDE"]
+UF = len(UNIT_FIELDS)
+NF = NF0 + 3 * UF
 T_CONV, T_LOOP, T_ENDLOOP, T_END = 0, 1, 2, 3
 
 
@@ -25,52 +34,75 @@ def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def n_fields(stages: int) -> int:
-    return NF0 + 3 * (5 + 2 * stages)
-
-
 def tree_depth(levels: int) -> int:
-    """Binary-search depth b for L thresholds: 2**b - 1 >= L, b >= 1."""
+    """Bisection depth b for L thresholds: 2**b - 1 >= L, b >= 1."""
     return max(1, int(levels).bit_length())
 
 
-class ThresholdImages:
-    """Threshold ROM contents of one requant unit: mem[s][o] = list of (neg, value)."""
+class RequantImages:
+    """ROM contents of one requant unit of P lanes: lane o holds, for every placed
+    requant, set and group g, the compact row of channel g·P + o (of row 0 for a row
+    shared by all channels), at address ``base + set · groups + g`` — the same address in
+    every lane.  Exception points are listed per lane with that address as their key."""
 
-    def __init__(self, stages: int, p_out: int):
-        self.b, self.p = stages, p_out
-        self.mem = [[[] for _ in range(p_out)] for _ in range(stages)]
+    def __init__(self, p_out: int):
+        self.p = p_out
+        self.cells: list[list] = [[] for _ in range(p_out)]   # (neg, base, step, frac, tie)
+        self.exc: list[list] = [[] for _ in range(p_out)]     # (address, x, delta)
         self.placed: dict = {}
+        self.requants: list[Requant] = []
 
     def place(self, r: Requant) -> dict:
-        """Append a requant's sets; returns its table fields (s0, bases, strides)."""
+        """Append a requant's sets; returns its table fields."""
         if r.name in self.placed:
             return self.placed[r.name]
-        nrows, levels, c, per_channel = r.rows, r.levels, r.channels, r.per_channel
-        b = tree_depth(levels)
-        s0 = self.b - b
-        groups = ceil_div(c, self.p) if per_channel else 1
-        bases = [0] * self.b
-        strides = [0] * self.b
-        for t in range(b):
-            s = s0 + t
-            bases[s] = len(self.mem[s][0])
-            strides[s] = groups << t
+        groups = ceil_div(r.channels, self.p) if r.per_channel else 1
+        base = len(self.cells[0])
+        exc: dict = {}
+        for k, row, x, d in r.exceptions:
+            exc.setdefault((k, row), []).append((x, d))
         for k in range(r.iterations):
             for gi in range(groups):
+                addr = base + k * groups + gi
                 for o in range(self.p):
-                    ch = gi * self.p + o if per_channel else 0
-                    neg, t = (int(r.neg[k, ch]), [int(v) for v in r.thresholds[k, ch]]) \
-                        if ch < nrows else (0, [])
-                    pad = t + [r.x.hi + 1] * ((1 << b) - 1 - len(t))
-                    for lvl in range(b):
-                        for m in range(1 << lvl):
-                            v = pad[m * (1 << (b - lvl)) + (1 << (b - 1 - lvl)) - 1]
-                            self.mem[s0 + lvl][o].append((neg, v))
-        f = {"en": 1, "pc": int(per_channel), "s0": s0, "out_min": r.out_min,
-             "levels": levels, "bases": bases, "strides": strides}
+                    ch = gi * self.p + o if r.per_channel else 0
+                    if ch >= r.rows:                     # a lane without a channel
+                        self.cells[o].append(None)
+                        continue
+                    self.cells[o].append((int(r.neg[k, ch]), int(r.base[k, ch]),
+                                          int(r.step[k, ch]), r.frac, r.tie))
+                    self.exc[o] += [(addr, x, d) for x, d in exc.get((k, ch), [])]
+        f = {"EN": 1, "PC": int(r.per_channel), "TIE": r.tie, "OUT_MIN": r.out_min,
+             "OUT_MAX": r.out_min + r.levels, "LEVELS": r.levels, "BASE": base,
+             "STRIDE": groups}
         self.placed[r.name] = f
+        self.requants.append(r)
         return f
+
+    @property
+    def frac(self) -> int:
+        return max([r.frac for r in self.requants] + [0])
+
+    @property
+    def ties(self) -> bool:
+        return any(r.tie != TIE_NONE for r in self.requants)
+
+    def words(self, stages: int, frac_unit: int) -> list[list[tuple[int, int, int]]]:
+        """Per lane ``(neg, A, S)`` of every cell as a unit of ``stages`` stages and
+        ``frac_unit`` fraction bits stores it (``ir.requant.unit_words``); (0, 0, 0)
+        where a lane has no channel."""
+        out = []
+        for cells in self.cells:
+            lane = []
+            for c in cells:
+                if c is None:
+                    lane.append((0, 0, 0))
+                    continue
+                neg, b, s, frac, tie = c
+                a, su = unit_words(np.int64(b), np.int64(s), frac, tie, stages, frac_unit)
+                lane.append((neg, int(a), int(su)))
+            out.append(lane)
+        return out
 
 
 def hex_lines(words: list[int], width: int) -> str:

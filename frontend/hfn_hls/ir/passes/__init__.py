@@ -6,5 +6,6 @@
 - ``extract``: ``ExtractIntegerGraph.apply(model) -> FlatResult`` turns the cleaned QONNX
   graph into a flat IR graph (integer weights through each layer's weight source).
 - ``ir_passes``: IR-to-IR passes, ``apply(graph) -> (graph, changed)``: weight
-  verification by the weight sources, fold detection, range inference.
+  verification by the weight sources, fold detection, range inference, the compact
+  requantisation form (derived from the thresholds and proven equal, ``ir/requant.py``).
 """

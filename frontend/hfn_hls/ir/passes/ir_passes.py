@@ -9,6 +9,7 @@ from ...errors import HfnError
 from ...weights import get_source
 from ..model import Graph, Layer, Op
 from ..ranges import infer_ranges
+from ..requant import check_compact, derive
 
 
 class VerifyWeights:
@@ -188,3 +189,29 @@ class StripCallIndices:
         for op in graph.walk():
             op.attrs.pop("call", None)
         return graph, False
+
+
+class CompactRequant:
+    """Derive each requant's compact form (``hfn_hls.ir.requant``: per row a base and a
+    fixed-point step, a tie mode, exceptions where no row reproduces the thresholds) from
+    its thresholds on its input's proven range, prove it reproduces them, and store it
+    as ``attrs["compact"]``.  Runs after ``InferRanges`` (the proof holds on [lo, hi])."""
+
+    def apply(self, graph: Graph):
+        changed = False
+        for op in graph.walk():
+            if op.kind != "requant":
+                continue
+            x = graph.tensors[op.inputs[0]]
+            try:
+                c = derive(op, x.lo, x.hi)
+            except ValueError as e:
+                raise HfnError(f"requant {op.name}", str(e),
+                               "the requantisation is not a BatchNorm + quantiser chain") from None
+            reason = check_compact(op, c, x.lo, x.hi)
+            if reason is not None:                     # a defect of derive(), never data
+                raise AssertionError(f"{op.name}: compact form does not reproduce: {reason}")
+            attrs = c.to_attrs()
+            changed |= op.attrs.get("compact") != attrs
+            op.attrs["compact"] = attrs
+        return graph, changed
