@@ -30,6 +30,7 @@ from .. import lfsr
 from ..cpp import nums
 from ..errors import HfnError
 from ..validate import Doc, Finite, Name, NonNegInt, PosInt, U32
+from ..ints import ceil_div, decode, encode
 from . import register
 from .base import GeneratorCost, HlsGenerator, RomImage, RtlGenerator, WeightSource
 from .hfn import signs_of
@@ -64,10 +65,6 @@ class _RpgParams(Doc):
     a: U32
     b: U32
     scale: Optional[Finite] = None
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 # -- the contract: ring size, map, signs -------------------------------------------------
@@ -128,14 +125,6 @@ def offsets(a: int, n: int, p_in: int) -> list[int]:
 def quant_range(bits: int, narrow: bool = True) -> tuple[int, int]:
     lim = 1 << (bits - 1)
     return -lim + int(bool(narrow)), lim - 1
-
-
-def encode(values) -> str:
-    return np.asarray(values, np.int64).astype(np.int8).tobytes().hex()
-
-
-def decode(hexstr: str) -> np.ndarray:
-    return np.frombuffer(bytes.fromhex(hexstr), np.int8).astype(np.int64)
 
 
 def check_ring(store) -> str | None:
