@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import numpy as np
 import onnx
@@ -24,20 +23,9 @@ from hfn_hls.paths import HLS_TEMPLATES, TEST_VECTORS
 from hfn_hls.weights import get_source, layer_weights
 from hfn_hls.weights import rpg
 
+from test_stored import hfn, one_line_error      # the CLI helpers of the stored tests
+
 VEC = json.loads((TEST_VECTORS / "rpg.json").read_text())
-
-
-def hfn(*args):
-    r = subprocess.run([sys.executable, "-m", "hfn_hls.cli", *map(str, args)],
-                       capture_output=True, text=True)
-    return r.returncode, r.stdout, r.stderr
-
-
-def one_line_error(err: str) -> str:
-    assert "Traceback" not in err, err
-    lines = [l for l in err.strip().splitlines() if l.strip()]
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 # -- fixtures: a short digits training at 10 % DoF, an untrained resnet20 ------------------------
