@@ -74,10 +74,13 @@ def _counts_equal(op: Op, c: rq.Compact, lo: int, hi: int) -> None:
             want = requant(xs[:, None], np.asarray([s["thresholds"][r]]),
                            np.asarray([s["direction"][r]]), 0)[:, 0]
             exc = c.exceptions_of(k, r)
-            cnt = rq.count(xs, c.base[k, r], c.step[k, r], c.frac, c.tie, L, exc)
+            knee = c.knee_of(k, r)
+            cnt = rq.count(xs, c.base[k, r], c.step[k, r], c.frac, c.tie, L, exc, knee)
+            kx, b2, s2 = (xs[0], c.base[k, r], c.step[k, r]) if knee is None else knee
             for extra in (0, 3):                      # a unit with more fraction bits
-                a, su = rq.unit_words(c.base[k, r], c.step[k, r], c.frac, c.tie, stages,
-                                      c.frac + extra)
+                a, su = rq.unit_words(np.where(xs >= kx, b2, c.base[k, r]),
+                                      np.where(xs >= kx, s2, c.step[k, r]), c.frac, c.tie,
+                                      stages, c.frac + extra)
                 hw = rq.unit_count(xs, a, su, c.tie, L, stages, c.frac + extra)
                 hw = hw + np.asarray([exc.get(int(v), 0) for v in xs], dtype=np.int64)
                 assert np.array_equal(hw, cnt), (k, r, extra)
