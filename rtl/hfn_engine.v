@@ -59,9 +59,9 @@ module hfn_engine #(
     parameter integer R2_XW = 16, R2_FU = 0, R2_EW = 24, R2_AW = 16, R2_SW = 8, R2_OW = 8,
     parameter integer R2_NE = 0, R2_DW = 2, R2_TIES = 1, R2_KNEE = 0,
     // ROM word and exception bus widths per lane
-    parameter integer Q0 = R0_AW + R0_SW + 1 + (R0_KNEE ? R0_XW + R0_AW + R0_SW : 0),
-    parameter integer Q1 = R1_AW + R1_SW + 1 + (R1_KNEE ? R1_XW + R1_AW + R1_SW : 0),
-    parameter integer Q2 = R2_AW + R2_SW + 1 + (R2_KNEE ? R2_XW + R2_AW + R2_SW : 0),
+    parameter integer Q0 = R0_AW + R0_SW + 1 + ((R0_KNEE != 0) ? R0_XW + R0_AW + R0_SW : 0),
+    parameter integer Q1 = R1_AW + R1_SW + 1 + ((R1_KNEE != 0) ? R1_XW + R1_AW + R1_SW : 0),
+    parameter integer Q2 = R2_AW + R2_SW + 1 + ((R2_KNEE != 0) ? R2_XW + R2_AW + R2_SW : 0),
     parameter integer X0 = ((R0_NE > 0) ? R0_NE : 1) * (1 + TAW + R0_XW + R0_DW),
     parameter integer X1 = ((R1_NE > 0) ? R1_NE : 1) * (1 + TAW + R1_XW + R1_DW),
     parameter integer X2 = ((R2_NE > 0) ? R2_NE : 1) * (1 + TAW + R2_XW + R2_DW)
