@@ -61,6 +61,14 @@ def test_rest_of_the_op_set_rtl_bit_exact(tmp_path, ops_onnx):
     simulate(g, tmp_path, np.random.default_rng(6).integers(0, 256, (8, 8, 8, 1)), "2x4")
 
 
+def test_leaky_relu_rtl_bit_exact(tmp_path, leaky_onnx):
+    """A LeakyReLU of slope 1/8 before the signed quantiser: the requant unit with knees
+    (R0_KNEE = 1: the segment picked by x >= K before the bisection)."""
+    g = build_ir(leaky_onnx)
+    prj, _ = simulate(g, tmp_path, digits_codes(g, 8), "2x4")
+    assert "localparam integer R0_KNEE = 1;" in (prj / "rtl" / "hfn_top.v").read_text()
+
+
 @pytest.mark.parametrize("method", ["dense", "layerfold"])
 def test_method_exports_rtl_bit_exact(tmp_path, request, method):
     """A dense preset and a layer-folded one (merged 7x7 and 5x5 convolutions; a merged

@@ -206,17 +206,22 @@ def test_rest_of_the_op_set_golden_and_csim(tmp_path, ops_onnx):
     assert r["vectors"] == 30 and r["mismatches"] == 0, r
 
 
-def test_leaky_relu_with_a_general_slope_is_refused_clearly(tmp_path, capsys):
-    """A LeakyReLU of slope 1/8 makes requantisation thresholds that no affine row
-    reproduces: the compact requantisation (docs/arithmetic.md) has no threshold-table
-    fallback yet, so the model is refused by name (exit 2, one line), never miscompiled."""
-    from brevitas_cnn import ops_export
-    from hfn_hls.cli import main
-    path = ops_export(tmp_path / "leaky.onnx", leaky=0.125)
+def test_leaky_relu_with_a_general_slope_golden_and_csim(tmp_path, leaky_onnx):
+    """A LeakyReLU of slope 1/8 before the signed quantiser: two slopes per requant row,
+    stored as a knee (docs/arithmetic.md); golden == QONNX on every image of the digits
+    test set, csim bit-exact (the hfn::rq_knee stage)."""
+    path = leaky_onnx
     assert "LeakyRelu" in [n.op_type for n in onnx.load(str(path)).graph.node]
-    assert main(["ir", str(path)]) == 2
-    err = [l for l in capsys.readouterr().err.splitlines() if l.strip()]
-    assert len(err) == 1 and "requant" in err[0] and "affine row" in err[0], err
+    g = build_ir(path)
+    knees = [len(o.attrs["compact"]["sets"][0].get("knees", [])) for o in g.walk()
+             if o.kind == "requant"]
+    assert knees[0] == 8, knees                      # every channel of the leaky requant
+    d = load_dataset("digits")
+    gold, q = golden_vs_qonnx(path, g, d.x_test)
+    assert np.array_equal(q, gold) and len(np.unique(gold)) > 10
+    codes = GoldenModel(g).quantize_input(d.x_test.transpose(0, 2, 3, 1))[:40]
+    r = csim(g, tmp_path, codes, "2x4")
+    assert r["vectors"] == 40 and r["mismatches"] == 0, r
 
 
 # -- a model mixing sources; dense and layerfold exports ---------------------------------------

@@ -67,6 +67,8 @@ def estimate(program: Program, lanes: Lanes) -> dict:
         n = r.iterations * r.rows
         ty = rq_roms_types(r)
         word = ty["base"][1] + ty["step"][1] + 8
+        if r.has_knees:                              # K, a second base and step per row
+            word += ty["knee"][1] + ty["base"][1] + ty["step"][1]
         bits["requant"] += r.bits
         declared["requant"] += n * word + len(r.exceptions) * 4 * 32
         bram += bram_blocks(n, word)

@@ -109,7 +109,14 @@ def _widths(graph: Graph, prog: Program, w_max: int, pi: int) -> dict:
             "B": max([2] + [im.tree_depth(r.levels) for r in prog.requants()])}
 
 
-UNIT_PARAMS = ("XW", "FU", "EW", "AW", "SW", "OW", "NE", "DW", "TIES")
+UNIT_PARAMS = ("XW", "FU", "EW", "AW", "SW", "OW", "NE", "DW", "TIES", "KNEE")
+
+
+def word_width(params: dict, u: int) -> int:
+    """Bits of one ROM word of requant unit u: {neg, S, A}, and {K, S2, A2} above it in a
+    unit with knees (``R<u>_KNEE``: absent = 0)."""
+    aw, sw = params[f"R{u}_AW"], params[f"R{u}_SW"]
+    return aw + sw + 1 + (params[f"R{u}_XW"] + aw + sw if params.get(f"R{u}_KNEE") else 0)
 
 
 def _unit_params(u: int, images: im.RequantImages, stages: int, fp: dict) -> tuple[dict, list]:
@@ -119,8 +126,8 @@ def _unit_params(u: int, images: im.RequantImages, stages: int, fp: dict) -> tup
     g = {k: fp.get(f"R{u}_{k}", 0) for k in UNIT_PARAMS}
     fu = max(images.frac, g["FU"])
     words = images.words(stages, fu)
-    a = [w[1] for lane in words for w in lane] or [0]
-    s = [w[2] for lane in words for w in lane] or [0]
+    a = [w[i] for lane in words for w in lane for i in (1, 4)] or [0]
+    s = [w[i] for lane in words for w in lane for i in (2, 5)] or [0]
     rs = images.requants
     xlo = min([r.x.lo for r in rs] + [-1])
     xhi = max([r.x.hi for r in rs] + [0])
@@ -136,11 +143,12 @@ def _unit_params(u: int, images: im.RequantImages, stages: int, fp: dict) -> tup
     v = {"XW": xw, "FU": fu, "EW": max(e.signed_bits, xw + fu + 1, aw + 1, sw + stages),
          "AW": aw, "SW": sw, "OW": max(out.signed_bits, stages + 1),
          "NE": max(len(lane) for lane in images.exc), "DW": range_bits(-dmax, dmax),
-         "TIES": int(images.ties)}
+         "TIES": int(images.ties), "KNEE": int(images.knees)}
     v = {k: max(x, g[k]) for k, x in v.items()}
     v["OW"] = max(v["OW"], v["DW"])
     v["EW"] = max(v["EW"], v["XW"] + v["FU"] + 1, v["AW"] + 1, v["SW"] + stages)
-    return {f"R{u}_{k}": x for k, x in v.items()}, words
+    # R<u>_KNEE only where 1: a design without knees keeps today's parameter list
+    return {f"R{u}_{k}": x for k, x in v.items() if k != "KNEE" or x}, words
 
 
 def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Design:
@@ -215,15 +223,15 @@ def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Des
     for u in range(3):
         prm, words = _unit_params(u, units[u], stages, fp)
         rq_params.update(prm)
-        aw_, sw_ = prm[f"R{u}_AW"], prm[f"R{u}_SW"]
+        aw_, sw_, xw_ = prm[f"R{u}_AW"], prm[f"R{u}_SW"], prm[f"R{u}_XW"]
+        kn = prm.get(f"R{u}_KNEE", 0)
         for o in range(po):
             name = f"rq_u{u}_l{o}"
             cells = words[o]
             if cells or fd.get(name):
-                ws = [(n << (aw_ + sw_)) | ((sv & ((1 << sw_) - 1)) << aw_) | (a & ((1 << aw_) - 1))
-                      for n, a, sv in cells]
+                ws = [im.RequantImages.pack(c, aw_, sw_, xw_, kn) for c in cells]
                 ws += [0] * (fd.get(name, 0) - len(ws))
-                rq_roms[(u, o)] = Rom(name, aw_ + sw_ + 1, ws, "requant")
+                rq_roms[(u, o)] = Rom(name, word_width(prm, u), ws, "requant")
                 taw = max(taw, clog2(len(ws)) + 1)
         rq_words[u] = words
     gw = max(clog2(max_g) if max_g > 1 else 1, fp.get("GW", 0))

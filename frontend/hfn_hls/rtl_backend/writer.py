@@ -21,7 +21,7 @@ from ..paths import RTL_DIR
 from ..validate import Doc, Name, check, read_json
 from ..weights import REGISTRY, get_source
 from . import images as im
-from .design import Design, clog2, compile_design, exception_width
+from .design import Design, clog2, compile_design, exception_width, word_width
 
 CORE = ["hfn_rom.v", "hfn_const.v", "hfn_lanes.v", "hfn_requant_lane.v", "hfn_requant.v",
         "hfn_engine.v"]
@@ -84,8 +84,12 @@ def top_verilog(d: Design) -> str:
     w("    /* verilator lint_off UNUSEDSIGNAL */  // each ROM uses the address bits it needs")
     w("    wire [3*TAW-1:0] rq_addr;")
     w("    /* verilator lint_on UNUSEDSIGNAL */")
-    w("    localparam integer Q0 = R0_AW + R0_SW + 1, Q1 = R1_AW + R1_SW + 1, "
-      "Q2 = R2_AW + R2_SW + 1;")
+    if not any(f"R{u}_KNEE" in p for u in range(3)):
+        w("    localparam integer Q0 = R0_AW + R0_SW + 1, Q1 = R1_AW + R1_SW + 1, "
+          "Q2 = R2_AW + R2_SW + 1;")
+    else:                      # the ROM word of a unit with knees: {K, S2, A2, neg, S, A}
+        for u in range(3):
+            w(f"    localparam integer Q{u} = {word_width(p, u)};")
     for u in range(3):
         w(f"    localparam integer X{u} = {max(p[f'R{u}_NE'], 1)} * "
           f"(1 + TAW + R{u}_XW + R{u}_DW);")
@@ -122,7 +126,7 @@ def top_verilog(d: Design) -> str:
     # requant unit u, lane o: its ROM of compact rows and its constant exception entries
     q_off = x_off = 0
     for u in range(3):
-        q = p[f"R{u}_AW"] + p[f"R{u}_SW"] + 1
+        q = word_width(p, u)
         ex = max(p[f"R{u}_NE"], 1) * exception_width(p, u)
         for o in range(po):
             qs = f"rq_q[{q_off + (o + 1) * q - 1}:{q_off + o * q}]"

@@ -193,7 +193,8 @@ class StripCallIndices:
 
 class CompactRequant:
     """Derive each requant's compact form (``hfn_hls.ir.requant``: per row a base and a
-    fixed-point step, a tie mode, exceptions where no row reproduces the thresholds) from
+    fixed-point step, a tie mode, a knee where a row has two slopes, exceptions where
+    neither reproduces the thresholds) from
     its thresholds on its input's proven range, prove it reproduces them, and store it
     as ``attrs["compact"]``.  Runs after ``InferRanges`` (the proof holds on [lo, hi])."""
 
@@ -207,7 +208,8 @@ class CompactRequant:
                 c = derive(op, x.lo, x.hi)
             except ValueError as e:
                 raise HfnError(f"requant {op.name}", str(e),
-                               "the requantisation is not a BatchNorm + quantiser chain") from None
+                               "the requantisation is not a BatchNorm [+ one LeakyReLU] + "
+                               "quantiser chain") from None
             reason = check_compact(op, c, x.lo, x.hi)
             if reason is not None:                     # a defect of derive(), never data
                 raise AssertionError(f"{op.name}: compact form does not reproduce: {reason}")
