@@ -55,8 +55,8 @@ def test_mixed_sources_rtl_bit_exact(tmp_path, mixed_onnx):
 
 
 def test_rest_of_the_op_set_rtl_bit_exact(tmp_path, ops_onnx):
-    """Strided and 5x5 convolutions, LeakyReLU (in a requant), AvgPool2d + linear (the
-    acc_all classifier)."""
+    """Strided and 5x5 convolutions, a signed activation, AvgPool2d + linear (the acc_all
+    classifier)."""
     g = build_ir(ops_onnx)
     simulate(g, tmp_path, np.random.default_rng(6).integers(0, 256, (8, 8, 8, 1)), "2x4")
 

@@ -225,21 +225,35 @@ def test_brevitas_cnn_csim_bit_exact_on_120_images(tmp_path, brevitas_cnn_ir):
 
 
 def test_rest_of_the_op_set_golden_and_csim(tmp_path, ops_onnx):
-    """Strided 3x3 and 5x5 convolutions, a float conv bias, LeakyReLU, AvgPool2d over the
-    map, QuantLinear exported as Transpose + MatMul: golden == QONNX, csim bit-exact."""
+    """Strided 3x3 and 5x5 convolutions, a float conv bias, a signed activation, AvgPool2d
+    over the map, QuantLinear exported as Transpose + MatMul: golden == QONNX, csim
+    bit-exact."""
     kinds = [n.op_type for n in onnx.load(str(ops_onnx)).graph.node]
-    for op in ("LeakyRelu", "AveragePool", "Transpose", "MatMul"):
+    for op in ("AveragePool", "Transpose", "MatMul"):
         assert op in kinds, op
     g = build_ir(ops_onnx)
     assert [l.shape for l in g.layers.values()] == [[8, 3, 3, 1], [12, 5, 5, 8], [10, 1, 1, 12]]
     assert [o.kind for o in g.ops] == ["conv", "requant", "conv", "requant", "global_sum", "conv"]
-    assert g.tensors[g.ops[1].output].lo < 0                 # the leaky (signed) activation
+    assert g.tensors[g.ops[1].output].lo < 0                 # the signed activation
     x = np.random.default_rng(4).random((64, 1, 8, 8)).astype(np.float32)
     gold, q = golden_vs_qonnx(ops_onnx, g, x)
     assert np.array_equal(q, gold) and len(np.unique(gold)) > 10
     codes = np.random.default_rng(5).integers(0, 256, (30, 8, 8, 1))
     r = csim(g, tmp_path, codes, "2x4")
     assert r["vectors"] == 30 and r["mismatches"] == 0, r
+
+
+def test_leaky_relu_with_a_general_slope_is_refused_clearly(tmp_path, capsys):
+    """A LeakyReLU of slope 1/8 makes requantisation thresholds that no affine row
+    reproduces: the compact requantisation (docs/arithmetic.md) has no threshold-table
+    fallback yet, so the model is refused by name (exit 2, one line), never miscompiled."""
+    from brevitas_cnn import ops_export
+    from hfn_hls.cli import main
+    path = ops_export(tmp_path / "leaky.onnx", leaky=0.125)
+    assert "LeakyRelu" in [n.op_type for n in onnx.load(str(path)).graph.node]
+    assert main(["ir", str(path)]) == 2
+    err = [l for l in capsys.readouterr().err.splitlines() if l.strip()]
+    assert len(err) == 1 and "requant" in err[0] and "affine row" in err[0], err
 
 
 # -- a model mixing sources; dense and layerfold exports ---------------------------------------

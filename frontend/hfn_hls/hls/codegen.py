@@ -292,7 +292,8 @@ static void {ident}_body(int it) {{
 #pragma HLS LOOP_TRIPCOUNT min = {n} max = {n}
         {ident}_body(it);
     }}""")
-    pragmas = [line for gen in fw.generators.values() for line in gen.pragmas]
+    pragmas = list(dict.fromkeys(line for gen in fw.generators.values()   # shared stores once
+                                 for line in gen.pragmas))
     network = "\n".join(pragmas + [
         f"    hfn::read_image<{g.input_tensor.shape[0] * g.input_tensor.shape[1]}, IN_C>"
         f"(s_axis, {fw.buf(g.input)});"] + body + [

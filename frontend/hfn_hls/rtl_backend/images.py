@@ -14,6 +14,7 @@ import numpy as np
 
 from ..ir.requant import TIE_NONE, unit_words
 from ..lower import Requant
+from ..ints import ceil_div
 
 NF0 = 27
 FIELDS = ["TYPE", "ITERS", "SRC", "DST", "RES", "FLAGS", "IH", "IW", "OH", "OW", "KH",
@@ -28,10 +29,6 @@ UNIT_FIELDS = ["EN", "PC", "TIE", "OUT_MIN", "OUT_MAX", "LEVELS", "BASE", "STRID
 UF = len(UNIT_FIELDS)
 NF = NF0 + 3 * UF
 T_CONV, T_LOOP, T_ENDLOOP, T_END = 0, 1, 2, 3
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 def tree_depth(levels: int) -> int:

@@ -26,7 +26,7 @@ from .design import Design, clog2, compile_design, exception_width
 CORE = ["hfn_rom.v", "hfn_const.v", "hfn_lanes.v", "hfn_requant_lane.v", "hfn_requant.v",
         "hfn_engine.v"]
 # the whole library: the engine and every registered source's generator (lint checks all)
-LIBRARY = CORE + [f for src in REGISTRY.values() for f in src.rtl_files if f not in CORE]
+LIBRARY = list(dict.fromkeys(CORE + [f for src in REGISTRY.values() for f in src.rtl_files]))
 TOP = "hfn_top"
 
 

@@ -144,6 +144,16 @@ class WeightSource:
         """The IR params of a layer whose weights ``w`` passed ``mismatch``."""
         raise NotImplementedError
 
+    def mismatch_in(self, info: dict, w: np.ndarray, meta: dict) -> str | None:
+        """``mismatch`` with the whole metadata at hand (sources with shared stores read
+        them from ``meta["shared"]``); default: ``mismatch(info, w)``."""
+        return self.mismatch(info, w)
+
+    def shared_stores(self, meta: dict) -> dict:
+        """The shared stores (name -> JSON) the importer copies from the metadata into
+        ``Graph.shared`` for the layers of this source; default: none."""
+        return {}
+
     # -- golden model --------------------------------------------------------------------
     def weights(self, layer: "Layer", graph: "Graph | None") -> np.ndarray:
         """Integer weights, int64, [co, kh, kw, ci]."""

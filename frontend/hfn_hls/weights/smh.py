@@ -28,6 +28,7 @@ import numpy as np
 
 from ..cpp import nested
 from ..errors import HfnError
+from ..ints import ceil_div, decode, encode
 from . import register
 from .base import GeneratorCost, HlsGenerator, RomImage, RtlGenerator, WeightSource, weight_width
 
@@ -36,23 +37,6 @@ MIN_RANK, MAX_RANK = 1, 1024        # the C++ / RTL dot-product counters; acc < 
 FACTOR_BITS = (2, 8)                # L, R: narrow signed integers of 2..8 bits
 WBITS = (2, 8)                      # requantised weight width
 MAX_SHIFT = 30
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def encode(m: np.ndarray) -> str:
-    """An integer matrix -> hex, one two's-complement byte per entry, row-major."""
-    return np.asarray(m, dtype=np.int64).astype(np.int8).reshape(-1).tobytes().hex()
-
-
-def decode(hexstr: str, shape) -> np.ndarray:
-    raw = np.frombuffer(bytes.fromhex(hexstr), dtype=np.int8)
-    n = int(np.prod(shape))
-    if raw.size != n:
-        raise ValueError(f"{raw.size} entries, the shape {list(shape)} has {n}")
-    return raw.astype(np.int64).reshape(tuple(shape))
 
 
 N_ALIGN = 64     # the trained models' n is a multiple of this (the Verilog generator's banks)

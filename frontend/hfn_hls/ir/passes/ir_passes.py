@@ -50,12 +50,13 @@ class VerifyWeights:
             if not cands:
                 raise HfnError(where, f"no layer in the metadata has the weight shape {shape} "
                                "(OHWI)", "re-export the model with 'hfn-hls export'")
-            match = [l for l in cands if _source(l).mismatch(l, w) is None]
+            match = [l for l in cands if _source(l).mismatch_in(l, w, self.meta) is None]
             if len(match) > 1:  # possible only for (nearly) empty masks: use the call order
                 match = [l for l in match if l["name"] == expected] or match[:1]
             if not match:
                 ref = next((l for l in cands if l["name"] == expected), cands[0])
-                raise HfnError(f"{self.where} layer {ref['name']}", _source(ref).mismatch(ref, w),
+                raise HfnError(f"{self.where} layer {ref['name']}",
+                               _source(ref).mismatch_in(ref, w, self.meta),
                                "the metadata does not reproduce these weights; "
                                "re-export from an hfn-hls checkpoint")
             info = match[0]
@@ -70,6 +71,7 @@ class VerifyWeights:
             seen[name] = w
             src = _source(info)
             graph.layers[name] = Layer(name, shape, src.name, src.params(info, w))
+            graph.shared.update(src.shared_stores(self.meta))
         used = {l.params.get("store") for l in graph.layers.values()}
         graph.shared.update({k: v for k, v in shared.items() if k in used})
         return graph, False
