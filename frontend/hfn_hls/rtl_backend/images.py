@@ -102,6 +102,13 @@ class RequantImages:
         return out
 
 
+def row_words(cells: list[tuple[int, int, int]], aw: int, sw: int) -> list[int]:
+    """ROM words ``{neg, S, A}`` (A: ``aw`` bits two's complement, S: ``sw`` bits) of one
+    lane's ``(neg, A, S)`` cells (``RequantImages.words``)."""
+    return [(n << (aw + sw)) | ((s & ((1 << sw) - 1)) << aw) | (a & ((1 << aw) - 1))
+            for n, a, s in cells]
+
+
 def hex_lines(words: list[int], width: int) -> str:
     digits = max(1, ceil_div(width, 4))
     mask = (1 << width) - 1

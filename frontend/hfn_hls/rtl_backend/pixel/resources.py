@@ -5,7 +5,7 @@ LUT, FF and BRAM18 of a configuration (P pixel lanes, S streams, RS drained valu
 stream and cycle) for one graph:
 
 - logic: ``S * (LUT_P * P + LUT_S) + LUT_0`` (FF alike), the stream's lanes, terms, value
-  port, drain and stand-in requantisation, and the engine's fixed part (fill, routing,
+  port, drain and compact requantisation units, and the engine's fixed part (fill, routing,
   sequencer, central-buffer ports); the constants are fitted to Yosys ``synth_xilinx``
   runs of generated designs (``CALIBRATION``, checked by the tests);
 - memories: every ROM / RAM of the design mapped like Yosys does: small ones into LUTs
@@ -27,24 +27,30 @@ from ...ir.ranges import Interval
 from ...lower import lower
 from .config import PixelConfig
 from .cycles import model_cycles
-from .schedule import WIN, _xw, ceil_div, check_pixel, plan_passes
+from ...ints import ceil_div
+from .schedule import WIN, _xw, check_pixel, plan_passes
 
 # Yosys 0.70 synth_xilinx (xc7, pynq-z2), generated pixel designs, measured on this
-# machine: (IR, configuration) -> LUT, FF, BRAM18, DSP.  The per-stream and fixed
-# constants below are fitted to the two digits points (S = 2 and 4 at P = 16), the
-# per-pixel-lane terms to the resnet20 point; BRAM is under-predicted there (132 vs 176).
+# machine: (IR, configuration) -> LUT, FF, BRAM18, DSP.  The first three points ran with
+# the stand-in threshold-search requant units: the per-stream and fixed constants were
+# fitted to the two digits points (S = 2 and 4 at P = 16), the per-pixel-lane terms to the
+# resnet20 point (BRAM under-predicted there: 132 vs 176).  The compact requant units
+# (hfn_pl_requant.v, three per stream, independent of P) replaced them: the last point
+# moved the per-stream constants by what it measured (-2 598 LUT, -2 252 FF per stream).
 CALIBRATION = {
-    "digits-k0.5 P16S2R4": {"lut": 15626, "ff": 12083, "bram": 34, "dsp": 0},
-    "digits-k0.5 P16S4R4": {"lut": 27218, "ff": 21266, "bram": 48, "dsp": 0},
-    "resnet20-k0.3 P64S4R4": {"lut": 35799, "ff": 30832, "bram": 176, "dsp": 0},
+    "digits-k0.5 P16S2R4 stand-in": {"lut": 15626, "ff": 12083, "bram": 34, "dsp": 0},
+    "digits-k0.5 P16S4R4 stand-in": {"lut": 27218, "ff": 21266, "bram": 48, "dsp": 0},
+    "resnet20-k0.3 P64S4R4 stand-in": {"lut": 35799, "ff": 30832, "bram": 176, "dsp": 0},
+    "digits-k0.5 P16S2R4": {"lut": 10845, "ff": 8028, "bram": 24, "dsp": 0},
 }
 # LUT_P / FF_P: from the resnet20 P64S4 point given the digits per-stream and fixed parts
-LUT_P, LUT_S, LUT_0 = 40.3, 5359.0, 4034.0    # per pixel lane per stream, per stream, fixed
-FF_P, FF_S, FF_0 = 45.1, 4095.0, 2900.0
+LUT_P, LUT_S, LUT_0 = 40.3, 2760.5, 4034.0    # per pixel lane per stream, per stream, fixed
+FF_P, FF_S, FF_0 = 45.1, 1842.5, 2900.0
 ROM_BRAM = 1 / 6          # Yosys packs the small per-stream ROMs: measured 7 BRAM18/stream
 BRAM_0 = 20               # fixed BRAM18 (digits)
 LUTRAM_BITS = 4096        # memories up to this size go to LUTs (Yosys' choice, measured)
 MARGIN = 0.8
+RQ_BITS = 32              # a compact requant row {neg, S, A} (at most; images.row_words)
 
 
 def _bram18(width: int, depth: int) -> int:
@@ -84,7 +90,6 @@ class Analysis:
         reqs = self.prog.requants()
         self.b = max([2] + [max(1, int(r.levels).bit_length()) for r in reqs])
         self.levels = max([1] + [int(r.levels) for r in reqs])
-        self.tw = max([2] + [r.threshold_width for r in reqs])
 
     def lite(self, cfg: PixelConfig) -> Lite:
         plans = plan_passes(self.graph, self.prog, cfg, self.npl, self.masks)
@@ -129,16 +134,15 @@ def resources(a: Analysis, lite: Lite) -> dict:
         for k in range(3 if pp.kh == 3 else 1):
             md[k] += qmax * pp.npl * pp.kh * pp.nwin
         sd += qmax * pp.npl
-        wpc = ceil_div(a.levels, cfg.nt)
         for op, r in enumerate((pp.p.r1, pp.p.rs, pp.p.r2)):
             if r is not None:
-                hd[op] += r.iterations * (qmax if r.per_channel else 1) * wpc
+                hd[op] += r.iterations * (qmax if r.per_channel else 1)
     # per stream: the line buffers (3 copies x P/8 BRAMs of 8 codes) and the ROMs
     max_region = max(pp.npl * pp.kh * pp.ci for pp in plans)
     lbd = max(1 << (2 * max_region - 1).bit_length(), 2)
     lb, _ = _mem(8 * xw, lbd, 3 * (P // 8))
     roms = sum(_mem(WIN, max(md[k], 1))[0] for k in range(3)) + _mem(32, max(sd, 1))[0] \
-        + sum(_mem(cfg.nt * a.tw + 1, hd[k])[0] for k in range(3) if hd[k])
+        + sum(_mem(RQ_BITS, hd[k])[0] for k in range(3) if hd[k])
     bram = S * (lb + ceil(roms * ROM_BRAM))
     # central buffers (work buffers x NCB columns) and the input buffer
     work = [b_ for b_ in a.prog.buffers if b_.role == "work"]
