@@ -101,12 +101,20 @@ def _widths(graph: Graph, prog: Program, w_max: int, pi: int) -> dict:
         vals.append(p.acc.signed_bits)
         if p.sum is not None:
             vals.append(p.sum.signed_bits + 1)
+    vals += requant_value_bits(prog)
+    return {"EW": ew, "SW": sw, "VW": max(vals + [sw]),
+            "B": max([2] + [im.tree_depth(r.levels) for r in prog.requants()])}
+
+
+def requant_value_bits(prog: Program) -> list[int]:
+    """Signed widths the drain's value path needs around every requant of ``prog``: its
+    input and output ranges and its level count (both engines' VW)."""
+    vals = []
     for r in prog.requants():
         for v in (r.x, r.out):
             vals.append(range_bits(min(v.lo, -1), v.hi + 1) + 1)
         vals.append(range_bits(-1, r.levels) + 1)
-    return {"EW": ew, "SW": sw, "VW": max(vals + [sw]),
-            "B": max([2] + [im.tree_depth(r.levels) for r in prog.requants()])}
+    return vals
 
 
 UNIT_PARAMS = ("XW", "FU", "EW", "AW", "SW", "OW", "NE", "DW", "TIES")

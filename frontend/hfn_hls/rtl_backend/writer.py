@@ -38,6 +38,27 @@ def library_files(d: Design) -> list[str]:
     return out
 
 
+def top_ports(in_w: int) -> list[str]:
+    """The top's module header up to its port list's end: the AXI4-Stream ports of
+    docs/interfaces.md (both engines' tops)."""
+    return [f"module {TOP} (",
+            "    input  wire        ap_clk,",
+            "    input  wire        ap_rst_n,",
+            f"    input  wire [{in_w - 1}:0] s_axis_TDATA,",
+            "    input  wire        s_axis_TVALID,",
+            "    output wire        s_axis_TREADY,",
+            f"    input  wire [{in_w // 8 - 1}:0] s_axis_TKEEP,",
+            f"    input  wire [{in_w // 8 - 1}:0] s_axis_TSTRB,",
+            "    input  wire [0:0]  s_axis_TLAST,",
+            "    output wire [31:0] m_axis_TDATA,",
+            "    output wire        m_axis_TVALID,",
+            "    input  wire        m_axis_TREADY,",
+            "    output wire [3:0]  m_axis_TKEEP,",
+            "    output wire [3:0]  m_axis_TSTRB,",
+            "    output wire [0:0]  m_axis_TLAST",
+            ");"]
+
+
 def top_verilog(d: Design) -> str:
     p = d.params
     in_w = 8 * p["IN_C"]
@@ -51,22 +72,7 @@ def top_verilog(d: Design) -> str:
     w("`ifndef HFN_MEM_DIR")
     w("`define HFN_MEM_DIR \".\"")
     w("`endif")
-    w(f"module {TOP} (")
-    w("    input  wire        ap_clk,")
-    w("    input  wire        ap_rst_n,")
-    w(f"    input  wire [{in_w - 1}:0] s_axis_TDATA,")
-    w("    input  wire        s_axis_TVALID,")
-    w("    output wire        s_axis_TREADY,")
-    w(f"    input  wire [{in_w // 8 - 1}:0] s_axis_TKEEP,")
-    w(f"    input  wire [{in_w // 8 - 1}:0] s_axis_TSTRB,")
-    w("    input  wire [0:0]  s_axis_TLAST,")
-    w("    output wire [31:0] m_axis_TDATA,")
-    w("    output wire        m_axis_TVALID,")
-    w("    input  wire        m_axis_TREADY,")
-    w("    output wire [3:0]  m_axis_TKEEP,")
-    w("    output wire [3:0]  m_axis_TSTRB,")
-    w("    output wire [0:0]  m_axis_TLAST")
-    w(");")
+    L += top_ports(in_w)
     for k, v in p.items():
         w(f"    localparam integer {k} = {v};")
     w("    assign m_axis_TKEEP = 4'hf;")

@@ -23,7 +23,7 @@ from ...ir.ranges import Interval
 from ...lower import ConvPass, CopyPass, Fold, Program, Requant, lower
 from ...weights import get_source, layer_weights
 from .. import images as im
-from ..design import check_program, exception_words, unit_params
+from ..design import check_program, exception_words, requant_value_bits, unit_params
 from .config import PixelConfig
 
 WIN = 8                  # mask bits per term window (one kept weight emitted per cycle)
@@ -313,10 +313,7 @@ def compile_pixel(graph: Graph, cfg: PixelConfig, floor: dict | None = None) -> 
                 vals.append(Interval(-(m * kmax) << xw, (m * kmax) << xw).signed_bits + 1)
         if p.sum is not None:
             vals.append(p.sum.signed_bits + 1)
-    for r in prog.requants():
-        for v in (r.x, r.out):
-            vals.append(range_bits(min(v.lo, -1), v.hi + 1) + 1)
-        vals.append(range_bits(-1, r.levels) + 1)
+    vals += requant_value_bits(prog)
     vw = max(vals + [ec + 1, fp.get("VW", 0)])
     out_pass = plans[-1]
     vwo = max(out_pass.p.acc.signed_bits + 1, vw, fp.get("VWO", 0))

@@ -9,12 +9,12 @@ from __future__ import annotations
 from ...errors import HfnError
 from .. import images as im
 from ..design import UNIT_PARAMS, exception_width
+from ..writer import TOP, top_ports
 from .schedule import FIELDS, FW, PixelDesign, rq_key_width, rq_width
 
 LIBRARY = ["hfn_pl_leap.v", "hfn_pl_term.v", "hfn_pl_src_hfn.v", "hfn_pl_lanes.v",
-           "hfn_const.v", "hfn_requant_lane.v", "hfn_pl_requant.v", "hfn_pl_route.v", "hfn_pl_fill.v", "hfn_pl_stream.v",
-           "hfn_pl_engine.v"]
-TOP = "hfn_top"
+           "hfn_const.v", "hfn_requant_lane.v", "hfn_pl_requant.v", "hfn_pl_route.v",
+           "hfn_pl_fill.v", "hfn_pl_stream.v", "hfn_pl_engine.v"]
 CLASS_FIELDS = ("twd", "s", "pad", "wpri", "iw", "xoff", "kh", "sr")
 
 
@@ -57,22 +57,7 @@ def top_verilog(d: PixelDesign) -> str:
     w("`ifndef HFN_MEM_DIR")
     w("`define HFN_MEM_DIR \".\"")
     w("`endif")
-    w(f"module {TOP} (")
-    w("    input  wire        ap_clk,")
-    w("    input  wire        ap_rst_n,")
-    w(f"    input  wire [{in_w - 1}:0] s_axis_TDATA,")
-    w("    input  wire        s_axis_TVALID,")
-    w("    output wire        s_axis_TREADY,")
-    w(f"    input  wire [{in_w // 8 - 1}:0] s_axis_TKEEP,")
-    w(f"    input  wire [{in_w // 8 - 1}:0] s_axis_TSTRB,")
-    w("    input  wire [0:0]  s_axis_TLAST,")
-    w("    output wire [31:0] m_axis_TDATA,")
-    w("    output wire        m_axis_TVALID,")
-    w("    input  wire        m_axis_TREADY,")
-    w("    output wire [3:0]  m_axis_TKEEP,")
-    w("    output wire [3:0]  m_axis_TSTRB,")
-    w("    output wire [0:0]  m_axis_TLAST")
-    w(");")
+    L += top_ports(in_w)
     w("    assign m_axis_TKEEP = 4'hf;")
     w("    assign m_axis_TSTRB = 4'hf;")
     w("    wire _unused_ok = &{1'b0, s_axis_TKEEP, s_axis_TSTRB};")
