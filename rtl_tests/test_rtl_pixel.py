@@ -113,6 +113,22 @@ def test_pixel_flipped_mask_bit_fails(pixel_projects):
     assert r["mismatches"] > 0
 
 
+def test_pixel_requant_row_bit_fails(pixel_projects):
+    """The requant rows are read from the streams' ROMs: the direction bit of stream 0's
+    first row (channel 0 of the first R1) flipped -> mismatches."""
+    prjs, floor, build = pixel_projects
+    prj = prjs[4]
+    mem = prj / "rtl" / "s00_rq0.mem"
+    lines = mem.read_text().splitlines()
+    width = floor["params"]["R0_AW"] + floor["params"]["R0_SW"] + 1
+    lines[0] = format(int(lines[0], 16) ^ (1 << (width - 1)), f"0{len(lines[0])}x")
+    mem.write_text("\n".join(lines) + "\n")
+    g = Graph.load(prj / "ir.json")
+    x = np.random.default_rng(1).integers(0, 256, (3, *g.input_tensor.shape))
+    r = run_system_sim(prj, 3, build_dir=build, images=x)
+    assert r["mismatches"] > 0
+
+
 def test_pixel_refuses_what_it_cannot_run(monkeypatch):
     """A layer whose weight source has no pixel value port is refused with an error naming
     the layer (``--lanes auto`` then falls back to the channel engine)."""

@@ -23,7 +23,8 @@ from ...ir.ranges import Interval
 from ...lower import ConvPass, CopyPass, Fold, Program, Requant, lower
 from ...weights import get_source, layer_weights
 from .. import images as im
-from ..design import check_program, exception_words, requant_value_bits, unit_params
+from ..design import (check_program, clog2, exception_words, requant_value_bits,
+                      unit_params)
 from .config import PixelConfig
 
 WIN = 8                  # mask bits per term window (one kept weight emitted per cycle)
@@ -447,7 +448,7 @@ def compile_pixel(graph: Graph, cfg: PixelConfig, floor: dict | None = None) -> 
         rq_params.update(prm)
         depth[f"rq{u}"] = max(len(units[u].cells[0]), 1, fd.get(f"rq{u}", 0),
                               fp.get(f"HD{u}", 0))
-        kw = max(1, (depth[f"rq{u}"] - 1).bit_length())      # hfn_pl_requant's KW
+        kw = clog2(depth[f"rq{u}"])                           # hfn_pl_requant's KW
         exc = exception_words(u, units[u], {**prm, "TAW": kw}, S)
         for s in range(S):
             rq_roms[s][u] = im.row_words(words[s], prm[f"R{u}_AW"], prm[f"R{u}_SW"])
@@ -481,7 +482,7 @@ def rq_width(params: dict, u: int) -> int:
 
 def rq_key_width(params: dict, u: int) -> int:
     """The exception key (ROM address) width of unit u, as hfn_pl_requant derives it."""
-    return max(1, (params[f"HD{u}"] - 1).bit_length())
+    return clog2(params[f"HD{u}"])
 
 
 def _marker(kind: int, iters: int = 0) -> list[int]:
