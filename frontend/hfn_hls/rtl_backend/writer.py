@@ -187,6 +187,16 @@ def _generators(d: Design, w) -> None:
         w("    wire _unused_sel = &{1'b0, w_sel};")
 
 
+def _desc(engine: str, lanes, board: Board | None, files: list, mems: list, params: dict,
+          stats: dict) -> dict:
+    """The fields of rtl.json both engines write."""
+    return {"top": TOP, "engine": engine, "lanes": str(lanes), "lanes_total": lanes.total,
+            "board": board.name if board is not None else None, "verilog": files,
+            "mem": mems, "parameters": params, "rom_bits": stats["rom_bits"],
+            "unique_weights": stats["unique_weights"], "macs": stats["macs"],
+            "engine_macs": stats["engine_macs"]}
+
+
 def write_rtl(graph: Graph, board: Board | None, lanes, out_dir: Path, *,
               floor: dict | None = None) -> dict:
     """Write the RTL of ``graph`` into ``out_dir`` (replaced); returns its description.
@@ -217,22 +227,8 @@ def write_rtl(graph: Graph, board: Board | None, lanes, out_dir: Path, *,
             (tmp / name).write_text(im.hex_lines(d.rq_exc[(u, o)],
                                                  exception_width(d.params, u)))
             mems.append(name)
-        desc = {
-            "top": TOP,
-            "engine": "channel",
-            "lanes": str(lanes),
-            "lanes_total": lanes.total,
-            "board": board.name if board is not None else None,
-            "verilog": files,
-            "mem": mems,
-            "parameters": d.params,
-            "rom_bits": d.stats["rom_bits"],
-            "unique_weights": d.stats["unique_weights"],
-            "macs": d.stats["macs"],
-            "engine_macs": d.stats["engine_macs"],
-            "ideal_cycles": d.stats["ideal_cycles"],
-            "passes": len(d.program.conv_passes()),
-        }
+        desc = _desc("channel", lanes, board, files, mems, d.params, d.stats)
+        desc.update(ideal_cycles=d.stats["ideal_cycles"], passes=len(d.program.conv_passes()))
         for k, v in d.stats.items():     # a generator's own figures (smh: its tile, copies)
             desc.setdefault(k, v)
         (tmp / "rtl.json").write_text(json.dumps(desc, indent=1, sort_keys=True) + "\n")
@@ -258,25 +254,10 @@ def _write_pixel(graph: Graph, board: Board | None, cfg, out_dir: Path,
             files.append(f)
         tops, mems = pw.write_files(d, tmp)
         files += tops
-        desc = {
-            "top": TOP,
-            "engine": "pixel",
-            "lanes": str(cfg),
-            "lanes_total": cfg.lanes,
-            "config": cfg.to_dict(),
-            "board": board.name if board is not None else None,
-            "verilog": files,
-            "mem": mems,
-            "parameters": d.params,
-            "rom_bits": d.stats["rom_bits"],
-            "unique_weights": d.stats["unique_weights"],
-            "macs": d.stats["macs"],
-            "engine_macs": d.stats["engine_macs"],
-            "ideal_cycles": d.stats["dense_ideal_cycles"],
-            "dense_ideal_cycles": d.stats["dense_ideal_cycles"],
-            "model_cycles": model_cycles(d)["cycles_per_inference"],
-            "passes": len(d.plans),
-        }
+        desc = _desc("pixel", cfg, board, files, mems, d.params, d.stats)
+        desc.update(config=cfg.to_dict(), ideal_cycles=d.stats["dense_ideal_cycles"],
+                    dense_ideal_cycles=d.stats["dense_ideal_cycles"],
+                    model_cycles=model_cycles(d)["cycles_per_inference"], passes=len(d.plans))
         if board is not None:              # the resource model's prediction (synth compares)
             from .pixel.resources import Analysis, estimate
             desc["predicted"] = estimate(Analysis(graph), cfg).to_dict(board.clock_mhz)
