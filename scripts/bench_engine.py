@@ -13,6 +13,12 @@ Yosys, with --slope).
     python scripts/bench_engine.py --sim                 # + RTL simulation (long)
     python scripts/bench_engine.py --sim --synth --slope # everything (an hour or more)
     python scripts/bench_engine.py --r20 r20.json --digits dg.json   # given IRs
+    python scripts/bench_engine.py --sim --only "auto,digits P16S2R4"   # simulate two rows
+
+Rows: resnet20 at --lanes auto, at the best pixel configurations within 64 and 256 MAC
+lanes, digits at --lanes auto and at --digits-config (default P16S2).  The table says per
+row whether the cycles are RTL simulation or the cycle model and whether the resources
+are Yosys or the resource model.
 """
 from __future__ import annotations
 
