@@ -135,23 +135,19 @@ class WeightSource:
         with the reason if they are not of this source's form."""
         raise NotImplementedError
 
-    def mismatch(self, info: dict, w: np.ndarray) -> str | None:
+    def mismatch(self, info: dict, w: np.ndarray, meta: dict) -> str | None:
         """None if the integer weights ``w`` (OHWI) are what metadata layer ``info``
-        makes; else the reason (it names what differs)."""
+        makes; else the reason (it names what differs).  ``meta`` is the whole metadata:
+        sources with shared stores (rpg, smh) read them from ``meta["shared"]``."""
         raise NotImplementedError
 
     def params(self, info: dict, w: np.ndarray) -> dict:
         """The IR params of a layer whose weights ``w`` passed ``mismatch``."""
         raise NotImplementedError
 
-    def mismatch_in(self, info: dict, w: np.ndarray, meta: dict) -> str | None:
-        """``mismatch`` with the whole metadata at hand (sources with shared stores read
-        them from ``meta["shared"]``); default: ``mismatch(info, w)``."""
-        return self.mismatch(info, w)
-
-    def shared_stores(self, meta: dict) -> dict:
-        """The shared stores (name -> JSON) the importer copies from the metadata into
-        ``Graph.shared`` for the layers of this source; default: none."""
+    def shared_stores(self, info: dict, meta: dict) -> dict:
+        """The shared stores (name -> JSON) metadata layer ``info`` reads, which the
+        importer copies from ``meta["shared"]`` into ``Graph.shared``; default: none."""
         return {}
 
     # -- golden model --------------------------------------------------------------------

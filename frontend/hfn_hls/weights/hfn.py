@@ -133,7 +133,7 @@ class HfnSource(WeightSource):
         mag = float(mags[0]) if mags.size else 1.0
         return np.rint(w / mag).astype(np.int8).transpose(0, 2, 3, 1), mag   # OIHW -> OHWI
 
-    def mismatch(self, info: dict, w: np.ndarray) -> str | None:
+    def mismatch(self, info: dict, w: np.ndarray, meta: dict) -> str | None:
         nz = w != 0
         s = signs_of(info["seed"], w.shape)
         bad = int((s[nz] != w[nz]).sum()) + int((np.abs(w[nz]) != 1).sum())

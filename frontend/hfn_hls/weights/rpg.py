@@ -248,7 +248,7 @@ class RpgSource(WeightSource):
                              "Mul after the Conv)")
         return q.astype(np.int64).transpose(0, 2, 3, 1), 1.0          # OIHW -> OHWI
 
-    def mismatch_in(self, info: dict, w: np.ndarray, meta: dict) -> str | None:
+    def mismatch(self, info: dict, w: np.ndarray, meta: dict) -> str | None:
         store = meta["shared"][info.get("ring", RING)]
         ring = decode(store["values"])
         want = make_weights(ring, int(info["a"]), int(info["b"]), int(info["seed"]),
@@ -261,9 +261,6 @@ class RpgSource(WeightSource):
                     f", the map gives {int(want[tuple(first)])})")
         return None
 
-    def mismatch(self, info: dict, w: np.ndarray) -> str | None:
-        raise NotImplementedError("rpg needs the shared ring: mismatch_in(info, w, meta)")
-
     def params(self, info: dict, w: np.ndarray) -> dict:
         p = {"ring": info.get("ring", RING), "index": int(info["index"]),
              "seed": int(info["seed"]), "a": int(info["a"]), "b": int(info["b"])}
@@ -271,9 +268,9 @@ class RpgSource(WeightSource):
             p["scale"] = float(info["scale"])
         return p
 
-    def shared_stores(self, meta: dict) -> dict:
-        """The shared stores the importer copies into Graph.shared."""
-        return {RING: dict(meta["shared"][RING])}
+    def shared_stores(self, info: dict, meta: dict) -> dict:
+        name = info.get("ring", RING)
+        return {name: dict(meta["shared"][name])}
 
     # -- golden, ranges, report -----------------------------------------------------------
     def weights(self, layer, graph) -> np.ndarray:

@@ -194,20 +194,19 @@ class SmhSource(WeightSource):
         return None
 
     # -- importer -------------------------------------------------------------------------
-    def _store(self, info: dict) -> dict:
-        stores = info.get("_shared") or {}
+    def _store(self, info: dict, meta: dict) -> dict:
+        stores = meta.get("shared") or {}
         name = info.get("store", KIND)
         if name not in stores:
             raise ValueError(f"the metadata has no shared store {name!r}")
         return stores[name]
 
     def check_metadata(self, info: dict, meta: dict) -> str | None:
-        info = dict(info, _shared=meta.get("shared", {}))
         for k in ("offset", "shift", "shape_oihw"):
             if k not in info:
                 return f"the SMH layer lacks {k!r}"
         try:
-            store = self._store(info)
+            store = self._store(info, meta)
         except ValueError as e:
             return str(e)
         reason = check_store(store)
@@ -229,9 +228,9 @@ class SmhSource(WeightSource):
             raise ValueError("SMH weights are not integers")
         return q.transpose(0, 2, 3, 1), 1.0                          # OIHW -> OHWI
 
-    def mismatch(self, info: dict, w: np.ndarray) -> str | None:
+    def mismatch(self, info: dict, w: np.ndarray, meta: dict) -> str | None:
         try:
-            ref = store_weights(self._store(info), int(info["offset"]), int(info["shift"]),
+            ref = store_weights(self._store(info, meta), int(info["offset"]), int(info["shift"]),
                                 w.shape)
         except ValueError as e:
             return str(e)
@@ -241,6 +240,10 @@ class SmhSource(WeightSource):
                     f"{info['offset']}, shift {info['shift']}): the factors do not reproduce "
                     "the weights")
         return None
+
+    def shared_stores(self, info: dict, meta: dict) -> dict:
+        name = info.get("store", KIND)
+        return {name: meta["shared"][name]}
 
     def params(self, info: dict, w: np.ndarray) -> dict:
         return {"store": info.get("store", KIND), "offset": int(info["offset"]),

@@ -133,7 +133,7 @@ class StoredSource(WeightSource):
         q = quantise(w, quant)
         return q.transpose(0, 2, 3, 1), scale                        # OIHW -> OHWI
 
-    def mismatch(self, info: dict, w: np.ndarray) -> str | None:
+    def mismatch(self, info: dict, w: np.ndarray, meta: dict) -> str | None:
         lim = 1 << (int(info["bits"]) - 1)
         if w.size and (w.min() < -lim or w.max() >= lim):
             return f"weights outside the signed {info['bits']}-bit range"
