@@ -32,20 +32,20 @@ from .schedule import WIN, _xw, check_pixel, plan_passes
 
 # Yosys 0.70 synth_xilinx (xc7, pynq-z2), generated pixel designs, measured on this
 # machine: (IR, configuration) -> LUT, FF, BRAM18, DSP.  The first three points ran with
-# the stand-in threshold-search requant units: the per-stream and fixed constants were
-# fitted to the two digits points (S = 2 and 4 at P = 16), the per-pixel-lane terms to the
-# resnet20 point (BRAM under-predicted there: 132 vs 176).  The compact requant units
-# (hfn_pl_requant.v, three per stream, independent of P) replaced them: the last point
-# moved the per-stream constants by what it measured (-2 598 LUT, -2 252 FF per stream).
+# the stand-in threshold-search requant units (the constants were first fitted to them).
+# The compact requant units (hfn_pl_requant.v, three per stream, independent of P)
+# replaced them: the digits P16S2 point moved the per-stream constants by what it
+# measured (-2 598 LUT, -2 252 FF per stream), the resnet20 P64S6 point then gives the
+# per-pixel-lane terms (BRAM is under-predicted there: 174 vs 202).
 CALIBRATION = {
     "digits-k0.5 P16S2R4 stand-in": {"lut": 15626, "ff": 12083, "bram": 34, "dsp": 0},
     "digits-k0.5 P16S4R4 stand-in": {"lut": 27218, "ff": 21266, "bram": 48, "dsp": 0},
     "resnet20-k0.3 P64S4R4 stand-in": {"lut": 35799, "ff": 30832, "bram": 176, "dsp": 0},
     "digits-k0.5 P16S2R4": {"lut": 10845, "ff": 8028, "bram": 24, "dsp": 0},
+    "resnet20-k0.3 P64S6R4": {"lut": 36942, "ff": 32535, "bram": 202, "dsp": 0},
 }
-# LUT_P / FF_P: from the resnet20 P64S4 point given the digits per-stream and fixed parts
-LUT_P, LUT_S, LUT_0 = 40.3, 2760.5, 4034.0    # per pixel lane per stream, per stream, fixed
-FF_P, FF_S, FF_0 = 45.1, 1842.5, 2900.0
+LUT_P, LUT_S, LUT_0 = 42.6, 2760.5, 4034.0    # per pixel lane per stream, per stream, fixed
+FF_P, FF_S, FF_0 = 48.4, 1842.5, 2900.0
 ROM_BRAM = 1 / 6          # Yosys packs the small per-stream ROMs: measured 7 BRAM18/stream
 BRAM_0 = 20               # fixed BRAM18 (digits)
 LUTRAM_BITS = 4096        # memories up to this size go to LUTs (Yosys' choice, measured)
