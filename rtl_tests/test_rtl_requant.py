@@ -1,6 +1,6 @@
 """Unit test of the compact requant unit (rtl/hfn_requant.v, hfn_requant_lane.v) with
 cocotb + Verilator against Python: requants of every kind are placed on one unit by the
-RTL writer's own code (``images.RequantImages``, ``design._unit_params``), and the
+RTL writer's own code (``images.RequantImages``, ``design.unit_params``), and the
 unit's outputs are compared with the golden model's threshold count
 (``hfn_hls.arith.requant``) on the op's thresholds, and with ``ir.requant.unit_count``
 (the Python model of the unit's bisection).
@@ -27,7 +27,7 @@ from hfn_hls.ir.ranges import Interval
 from hfn_hls.lower.program import requant_of
 from hfn_hls.paths import RTL_DIR
 from hfn_hls.rtl_backend import images as im
-from hfn_hls.rtl_backend.design import _exception_words, _unit_params, clog2, word_width
+from hfn_hls.rtl_backend.design import exception_words, unit_params, clog2, word_width
 from hfn_hls.rtl_backend.tools import verilator_environment
 
 P, GW = 4, 2
@@ -176,17 +176,16 @@ def test_rtl_requant_unit(tmp_path):
     assert len({r.frac for _, _, _, r, _ in placed}) > 2       # rows pre-shifted in the unit
     assert sum(len(r.compact.knees) for _, _, _, r, _ in placed) == 6
     stages = max(im.tree_depth(r.levels) for _, _, _, r, _ in placed)
-    prm, words = _unit_params(0, images, stages, {})
+    prm, words = unit_params(0, images, stages, {})
     prm["N"] = stages
     taw = clog2(len(images.cells[0])) + 1
     vw = max(range_bits(-(1 << 17) - 1, (1 << 17) + 1), prm["R0_OW"]) + 1
     assert prm["R0_KNEE"] == 1
     q = word_width(prm, 0)
-    ex = _exception_words(0, images, {"TAW": taw, **prm}, P)
+    ex = exception_words(0, images, {"TAW": taw, **prm}, P)
     nex = max(prm["R0_NE"], 1)
     for o in range(P):
-        ws = [im.RequantImages.pack(w, prm["R0_AW"], prm["R0_SW"], prm["R0_XW"], 1)
-              for w in words[o]]
+        ws = im.row_words(words[o], prm["R0_AW"], prm["R0_SW"], prm["R0_XW"], 1)
         (tmp_path / f"rq_l{o}.mem").write_text(im.hex_lines(ws, q))
         (tmp_path / f"rqx_l{o}.mem").write_text(
             im.hex_lines(ex[(0, o)], 1 + taw + prm["R0_XW"] + prm["R0_DW"]))

@@ -74,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
     r = run_open_synth(rtl, board, log=reports / "yosys.log", out_dir=prj / "ecp5",
                        target_mhz=args.freq)
     add_performance(r, prj)
+    desc = rtl / "rtl.json"
+    pred = json.loads(desc.read_text()).get("predicted") if desc.is_file() else None
+    if pred:                     # the pixel engine's resource model, against Yosys
+        r["predicted"] = pred
     from .. import atomic
     atomic.write_file(reports / "synth_open.json", json.dumps(r, indent=1, sort_keys=True) + "\n")
     if args.json:
@@ -116,6 +120,12 @@ def _print(r: dict, board) -> None:
     else:
         print(f"  clock: {r['clock_mhz']:g} MHz nominal (the board file's; Yosys synth_xilinx "
               f"does no place and route, so there is no timing figure)")
+    if r.get("predicted"):
+        p = r["predicted"]
+        print(f"  predicted by the resource model ({p['config']}): LUT {p['lut']}, FF {p['ff']}, "
+              f"BRAM_18K {p['bram_18k']}, {p['cycles']} cycles per inference "
+              f"({p['frames_per_s']:,.0f} frames/s) against measured LUT {r['lut']}, "
+              f"FF {r['ff']}, BRAM {r['bram']}")
     if r.get("frames_per_s"):
         print(f"  {r['frames_per_s']:,.1f} frames/s at {r['clock_mhz']:g} MHz "
               f"({r['clock_source']}), {r['cycles_per_inference']:.0f} cycles per inference "

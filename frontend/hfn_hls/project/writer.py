@@ -97,13 +97,15 @@ def _tb_data(graph: Graph, inputs: np.ndarray, golden: np.ndarray) -> dict[str, 
 def generate(graph: Graph, board: Board, lanes: Lanes, out: str | Path, *,
              force: bool = False, inputs: np.ndarray | None = None,
              vectors: int | None = None, rtl: bool = True,
-             notes_to: list | None = None) -> ProjectInfo:
+             notes_to: list | None = None, rtl_lanes=None) -> ProjectInfo:
     """Write the project folder ``out``; returns its description (project.json).
 
     ``inputs``: input codes for tb_data (default: ``vectors`` or 200 seeded random images);
     ``rtl=False`` leaves out the RTL (HLS-only projects, e.g. lane shapes the RTL engine
     does not support); ``notes_to``: a list that receives what was cleaned up after an
-    interrupted earlier run (else it is printed)."""
+    interrupted earlier run (else it is printed); ``rtl_lanes``: the RTL engine's
+    parallelism if it differs from the HLS lanes (a ``PixelConfig``: the pixel engine;
+    rtl_backend/pixel/select.py)."""
     out = Path(out)
     where = f"model {graph.name!r}" if is_name(graph.name) else "model"
     validate_document(graph.to_dict(), where)     # graphs built in Python are checked too
@@ -120,7 +122,7 @@ def generate(graph: Graph, board: Board, lanes: Lanes, out: str | Path, *,
         hls, files = write_hls(graph, board, lanes, tmp)
         rtl_desc = None
         if rtl:
-            rtl_desc = write_rtl(graph, board, lanes, tmp / "rtl")
+            rtl_desc = write_rtl(graph, board, rtl_lanes or lanes, tmp / "rtl")
             files += [f"rtl/{f}" for f in rtl_desc["verilog"] + rtl_desc["mem"] + ["rtl.json"]]
         # what belongs to the project as a whole
         golden = GoldenModel(graph).run(inputs)

@@ -124,6 +124,13 @@ class RequantImages:
         return w
 
 
+def row_words(cells: list[tuple], aw: int, sw: int, xw: int = 0, knee: int = 0) -> list[int]:
+    """ROM words ``{[K, S2, A2,] neg, S, A}`` (A: ``aw`` bits two's complement, S: ``sw``
+    bits, K: ``xw`` bits, only in a unit with knees) of one lane's cells
+    (``RequantImages.words``); the one packer of both engines."""
+    return [RequantImages.pack(c, aw, sw, xw, knee) for c in cells]
+
+
 def hex_lines(words: list[int], width: int) -> str:
     digits = max(1, ceil_div(width, 4))
     mask = (1 << width) - 1

@@ -232,6 +232,12 @@ def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
     out["build_dir"] = str(build_dir)
     if waves and (build_dir / "dump.vcd").is_file():
         out["waves"] = str(build_dir / "dump.vcd")
+    # dense ideal: MACs / lanes (the cycles with no skipping at full utilisation)
+    if desc.get("dense_ideal_cycles", desc.get("ideal_cycles")):
+        out["dense_ideal_cycles"] = int(desc.get("dense_ideal_cycles", desc.get("ideal_cycles")))
+        out["lanes_total"] = _lanes(desc)
+    if desc.get("model_cycles"):
+        out["model_cycles"] = desc["model_cycles"]
     if desc.get("ideal_cycles") and not pauses:
         out["ideal_cycles"] = desc["ideal_cycles"]
         out["utilisation"] = desc["ideal_cycles"] / out["cycles_per_inference"]
@@ -239,5 +245,7 @@ def run_system_sim(prj_dir, n: int, rtl_dir=None, waves: bool = False,
 
 
 def _lanes(desc: dict) -> int:
+    if desc.get("lanes_total"):
+        return int(desc["lanes_total"])
     p = desc.get("parameters", {})
     return p.get("P_OUT", 1) * p.get("P_IN", 1)

@@ -38,6 +38,27 @@ def library_files(d: Design) -> list[str]:
     return out
 
 
+def top_ports(in_w: int) -> list[str]:
+    """The top's module header up to its port list's end: the AXI4-Stream ports of
+    docs/interfaces.md (both engines' tops)."""
+    return [f"module {TOP} (",
+            "    input  wire        ap_clk,",
+            "    input  wire        ap_rst_n,",
+            f"    input  wire [{in_w - 1}:0] s_axis_TDATA,",
+            "    input  wire        s_axis_TVALID,",
+            "    output wire        s_axis_TREADY,",
+            f"    input  wire [{in_w // 8 - 1}:0] s_axis_TKEEP,",
+            f"    input  wire [{in_w // 8 - 1}:0] s_axis_TSTRB,",
+            "    input  wire [0:0]  s_axis_TLAST,",
+            "    output wire [31:0] m_axis_TDATA,",
+            "    output wire        m_axis_TVALID,",
+            "    input  wire        m_axis_TREADY,",
+            "    output wire [3:0]  m_axis_TKEEP,",
+            "    output wire [3:0]  m_axis_TSTRB,",
+            "    output wire [0:0]  m_axis_TLAST",
+            ");"]
+
+
 def top_verilog(d: Design) -> str:
     p = d.params
     in_w = 8 * p["IN_C"]
@@ -51,22 +72,7 @@ def top_verilog(d: Design) -> str:
     w("`ifndef HFN_MEM_DIR")
     w("`define HFN_MEM_DIR \".\"")
     w("`endif")
-    w(f"module {TOP} (")
-    w("    input  wire        ap_clk,")
-    w("    input  wire        ap_rst_n,")
-    w(f"    input  wire [{in_w - 1}:0] s_axis_TDATA,")
-    w("    input  wire        s_axis_TVALID,")
-    w("    output wire        s_axis_TREADY,")
-    w(f"    input  wire [{in_w // 8 - 1}:0] s_axis_TKEEP,")
-    w(f"    input  wire [{in_w // 8 - 1}:0] s_axis_TSTRB,")
-    w("    input  wire [0:0]  s_axis_TLAST,")
-    w("    output wire [31:0] m_axis_TDATA,")
-    w("    output wire        m_axis_TVALID,")
-    w("    input  wire        m_axis_TREADY,")
-    w("    output wire [3:0]  m_axis_TKEEP,")
-    w("    output wire [3:0]  m_axis_TSTRB,")
-    w("    output wire [0:0]  m_axis_TLAST")
-    w(");")
+    L += top_ports(in_w)
     for k, v in p.items():
         w(f"    localparam integer {k} = {v};")
     w("    assign m_axis_TKEEP = 4'hf;")
@@ -185,12 +191,27 @@ def _generators(d: Design, w) -> None:
         w("    wire _unused_sel = &{1'b0, w_sel};")
 
 
-def write_rtl(graph: Graph, board: Board | None, lanes: Lanes, out_dir: Path, *,
+def _desc(engine: str, lanes, board: Board | None, files: list, mems: list, params: dict,
+          stats: dict) -> dict:
+    """The fields of rtl.json both engines write."""
+    return {"top": TOP, "engine": engine, "lanes": str(lanes), "lanes_total": lanes.total,
+            "board": board.name if board is not None else None, "verilog": files,
+            "mem": mems, "parameters": params, "rom_bits": stats["rom_bits"],
+            "unique_weights": stats["unique_weights"], "macs": stats["macs"],
+            "engine_macs": stats["engine_macs"]}
+
+
+def write_rtl(graph: Graph, board: Board | None, lanes, out_dir: Path, *,
               floor: dict | None = None) -> dict:
     """Write the RTL of ``graph`` into ``out_dir`` (replaced); returns its description.
 
-    ``floor`` (``design.common_floor``) makes several graphs' tops identical.
+    ``lanes``: a ``Lanes`` (the channel engine, P_OUT x P_IN) or a ``PixelConfig`` (the
+    pixel engine).  ``floor`` (``design.common_floor`` / the pixel design's ``params``)
+    makes several graphs' tops identical.
     """
+    from .pixel import PixelConfig
+    if isinstance(lanes, PixelConfig):
+        return _write_pixel(graph, board, lanes, Path(out_dir), floor)
     out_dir = Path(out_dir)
     d = compile_design(graph, lanes, floor)
 
@@ -210,26 +231,43 @@ def write_rtl(graph: Graph, board: Board | None, lanes: Lanes, out_dir: Path, *,
             (tmp / name).write_text(im.hex_lines(d.rq_exc[(u, o)],
                                                  exception_width(d.params, u)))
             mems.append(name)
-        desc = {
-            "top": TOP,
-            "lanes": str(lanes),
-            "board": board.name if board is not None else None,
-            "verilog": files,
-            "mem": mems,
-            "parameters": d.params,
-            "rom_bits": d.stats["rom_bits"],
-            "unique_weights": d.stats["unique_weights"],
-            "macs": d.stats["macs"],
-            "engine_macs": d.stats["engine_macs"],
-            "ideal_cycles": d.stats["ideal_cycles"],
-            "passes": len(d.program.conv_passes()),
-        }
+        desc = _desc("channel", lanes, board, files, mems, d.params, d.stats)
+        desc.update(ideal_cycles=d.stats["ideal_cycles"], passes=len(d.program.conv_passes()))
         for k, v in d.stats.items():     # a generator's own figures (smh: its tile, copies)
             desc.setdefault(k, v)
         (tmp / "rtl.json").write_text(json.dumps(desc, indent=1, sort_keys=True) + "\n")
         return desc
 
     # beside out_dir, then swapped in (atomic.py); replaces only RTL written here
+    desc, _ = atomic.write_dir(out_dir, fill, force=True, owned=lambda p: (p / DESC).is_file(),
+                               what=f"RTL written by hfn-hls ({DESC})")
+    return desc
+
+
+def _write_pixel(graph: Graph, board: Board | None, cfg, out_dir: Path,
+                 floor: dict | None) -> dict:
+    from .pixel import writer as pw
+    from .pixel.cycles import model_cycles
+    from .pixel.schedule import compile_pixel
+    d = compile_pixel(graph, cfg, floor)
+
+    def fill(tmp: Path) -> dict:
+        files = []
+        for f in pw.LIBRARY:
+            shutil.copyfile(RTL_DIR / f, tmp / f)
+            files.append(f)
+        tops, mems = pw.write_files(d, tmp)
+        files += tops
+        desc = _desc("pixel", cfg, board, files, mems, d.params, d.stats)
+        desc.update(config=cfg.to_dict(), ideal_cycles=d.stats["dense_ideal_cycles"],
+                    dense_ideal_cycles=d.stats["dense_ideal_cycles"],
+                    model_cycles=model_cycles(d)["cycles_per_inference"], passes=len(d.plans))
+        if board is not None:              # the resource model's prediction (synth compares)
+            from .pixel.resources import Analysis, estimate
+            desc["predicted"] = estimate(Analysis(graph), cfg).to_dict(board.clock_mhz)
+        (tmp / DESC).write_text(json.dumps(desc, indent=1, sort_keys=True) + "\n")
+        return desc
+
     desc, _ = atomic.write_dir(out_dir, fill, force=True, owned=lambda p: (p / DESC).is_file(),
                                what=f"RTL written by hfn-hls ({DESC})")
     return desc
