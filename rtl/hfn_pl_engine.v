@@ -14,7 +14,7 @@
 module hfn_pl_engine #(
     parameter integer P = 16, S = 1, RS = 4, NCB = 4, XW = 4, EC = 5, VWL = 12,
     parameter integer VW = 18, VWO = 20, B = 5, NS = 0, NPL = 1,
-    parameter [71:0] RQ0 = 0, RQ1 = 0, RQ2 = 0,   // requant unit widths (hfn_pl_requant)
+    parameter [79:0] RQ0 = 0, RQ1 = 0, RQ2 = 0,   // requant unit widths (hfn_pl_requant)
     parameter integer NBUF = 2, CB_D = 64, IN_D = 64, LBD = 64, NSLOT = 8, NRSLOT = 2,
     parameter integer NCLS = 1, QMAX = 1,
     parameter integer IN_C = 1, IN_H = 8, IN_W = 8, IN_WPR = 1, CLASSES = 10, CLS_L = 10,

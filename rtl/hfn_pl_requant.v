@@ -3,7 +3,7 @@
 // channel engine's lane, unchanged) with RS lanes sharing the row of the drained unit's
 // output channel.
 //
-// Per unit the channel's row {neg, S, A} (one word: rtl_backend/images.py owns the
+// Per unit the channel's row {[K, S2, A2,] neg, S, A} (one word: rtl_backend/images.py owns the
 // layout, `RequantImages` with the streams as its lanes) is read from this stream's ROM
 // at ld_addr (`ld_start` when `bank_free`), held until `take` (the cycle before the
 // unit's first value is at x), then the row's address becomes the exception key (at x's
@@ -12,13 +12,14 @@
 // own key and word.  With en = 0 the lanes pass x through.  Latency N + 2 from x to y.
 //
 // RQ packs the unit's widths, 8 bits each from bit 0 (design.UNIT_PARAMS order): XW, FU,
-// EW, AW, SW, OW, NE, DW, TIES.
+// EW, AW, SW, OW, NE, DW, TIES, KNEE (1: the rows have knees, the word is
+// {K, S2, A2, neg, S, A}: docs/arithmetic.md).
 `default_nettype none
 module hfn_pl_requant #(
     parameter integer RS = 4,          // lanes
     parameter integer VW = 18,         // value width (signed)
     parameter integer N = 5,           // bisection stages (2^N - 1 >= L)
-    parameter [71:0]  RQ = {8'd0, 8'd2, 8'd1, 8'd0, 8'd8, 8'd8, 8'd16, 8'd0, 8'd8},
+    parameter [79:0]  RQ = {8'd0, 8'd0, 8'd2, 8'd1, 8'd0, 8'd8, 8'd8, 8'd16, 8'd0, 8'd8},
     parameter integer HD = 16,         // ROM depth
     parameter FILE = "rq.mem",
     parameter XFILE = "x.mem"          // exception entries (hfn_const)
@@ -45,9 +46,9 @@ module hfn_pl_requant #(
     localparam integer EW = {24'd0, RQ[23:16]}, AW = {24'd0, RQ[31:24]};
     localparam integer SW = {24'd0, RQ[39:32]}, OW = {24'd0, RQ[47:40]};
     localparam integer NE = {24'd0, RQ[55:48]}, DW = {24'd0, RQ[63:56]};
-    localparam integer TIES = {24'd0, RQ[71:64]};
+    localparam integer TIES = {24'd0, RQ[71:64]}, KNEE = {24'd0, RQ[79:72]};
     localparam integer KW = (HD > 1) ? $clog2(HD) : 1;
-    localparam integer WW = AW + SW + 1;
+    localparam integer WW = AW + SW + 1 + ((KNEE != 0) ? XW + AW + SW : 0);
     localparam integer NEX = (NE > 0) ? NE : 1;
     localparam integer EXW = 1 + KW + XW + DW;
     localparam integer LAT = N + 2;
@@ -93,7 +94,7 @@ module hfn_pl_requant #(
         for (r = 0; r < RS; r = r + 1) begin : g_lane
             wire [OW-1:0] yl;
             hfn_requant_lane #(.N(N), .XW(XW), .FU(FU), .EW(EW), .AW(AW), .SW(SW), .OW(OW),
-                               .KW(KW), .NE(NE), .DW(DW), .TIES(TIES)) u_lane (
+                               .KW(KW), .NE(NE), .DW(DW), .TIES(TIES), .KNEE(KNEE)) u_lane (
                 .clk(clk), .x(x[r*VW +: XW]), .key(kcur), .word(wcur), .tie(tie),
                 .levels(levels[N-1:0]), .out_min(out_min[OW-1:0]),
                 .out_max(out_max[OW-1:0]), .exc(exc), .y(yl));

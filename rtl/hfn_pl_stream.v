@@ -30,7 +30,7 @@ module hfn_pl_stream #(
     parameter integer EC = 5,           // central-buffer element width (signed)
     parameter integer RS = 4,           // drained values per cycle
     parameter integer B = 5,            // requant bisection stages
-    parameter [71:0] RQ0 = 0, RQ1 = 0, RQ2 = 0,   // requant unit widths (hfn_pl_requant)
+    parameter [79:0] RQ0 = 0, RQ1 = 0, RQ2 = 0,   // requant unit widths (hfn_pl_requant)
     parameter integer NPL = 1,          // input planes
     parameter integer NS = 0,           // the walker's extra leap length
     parameter integer LBD = 64,         // line-buffer depth (two regions)

@@ -24,7 +24,7 @@ from ...lower import ConvPass, CopyPass, Fold, Program, Requant, lower
 from ...weights import get_source, layer_weights
 from .. import images as im
 from ..design import (check_program, clog2, exception_words, requant_value_bits,
-                      unit_params)
+                      unit_params, word_width)
 from .config import PixelConfig
 
 WIN = 8                  # mask bits per term window (one kept weight emitted per cycle)
@@ -154,7 +154,7 @@ class PixelDesign:
     table: list[list[int]]                  # rows of len(FIELDS) values
     term_roms: list[list[list[int]]]        # [stream][kw] -> 8-bit words
     state_roms: list[list[int]]             # [stream] -> 32-bit words
-    rq_roms: list[list[list[int]]]          # [stream][op] -> compact rows {neg, S, A}
+    rq_roms: list[list[list[int]]]          # [stream][op] -> compact rows {[K, S2, A2,] neg, S, A}
     rq_exc: list[list[list[int]]]           # [stream][op] -> exception entries
     stats: dict = field(default_factory=dict)
 
@@ -187,9 +187,6 @@ def check_pixel(graph: Graph, prog: Program) -> None:
         if lay.source != "hfn":
             raise _refuse(f"layer {lay.name}", f"source {lay.source!r} has no pixel-engine "
                           "value port yet")
-        if any(r.has_knees for r in p.requants()):
-            raise _refuse(f"op {p.name}", "a requantisation with a knee (a LeakyReLU slope: "
-                          "the pixel engine's requant units are built without knees)")
         if p.out == graph.output and (not p.acc_all or p.requants()):
             raise _refuse(f"op {p.name}", "the output must be a global_sum + classifier "
                           "without requant")
@@ -454,7 +451,8 @@ def compile_pixel(graph: Graph, cfg: PixelConfig, floor: dict | None = None) -> 
         kw = clog2(depth[f"rq{u}"])                           # hfn_pl_requant's KW
         exc = exception_words(u, units[u], {**prm, "TAW": kw}, S)
         for s in range(S):
-            rq_roms[s][u] = im.row_words(words[s], prm[f"R{u}_AW"], prm[f"R{u}_SW"])
+            rq_roms[s][u] = im.row_words(words[s], prm[f"R{u}_AW"], prm[f"R{u}_SW"],
+                                         prm[f"R{u}_XW"], prm.get(f"R{u}_KNEE", 0))
             rq_exc[s][u] = exc[(u, s)]
         vw = max(vw, prm[f"R{u}_OW"] + 1)
     depth["table"] = max(len(table), fd.get("table", 0))
@@ -476,11 +474,6 @@ def compile_pixel(graph: Graph, cfg: PixelConfig, floor: dict | None = None) -> 
     d = PixelDesign(cfg, prog, plans, classes, params, table, term, state, rq_roms, rq_exc)
     d.stats = _stats(graph, prog, d)
     return d
-
-
-def rq_width(params: dict, u: int) -> int:
-    """Bits of one compact requant row of unit u: {neg, S, A}."""
-    return params[f"R{u}_AW"] + params[f"R{u}_SW"] + 1
 
 
 def rq_key_width(params: dict, u: int) -> int:
@@ -505,7 +498,7 @@ def _stats(graph: Graph, prog: Program, d: PixelDesign) -> dict:
     bits = {
         "mask": 8 * sum(len(d.term_roms[s][k]) for s in range(S) for k in range(3)),
         "lfsr_states": 32 * sum(len(d.state_roms[s]) for s in range(S)),
-        "requant": sum(rq_width(d.params, u) * len(d.rq_roms[s][u])
+        "requant": sum(word_width(d.params, u) * len(d.rq_roms[s][u])
                        for s in range(S) for u in range(3)),
         "table": len(FIELDS) * FW * len(d.table),
     }

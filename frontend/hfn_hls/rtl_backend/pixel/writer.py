@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from ...errors import HfnError
 from .. import images as im
-from ..design import UNIT_PARAMS, exception_width
+from ..design import UNIT_PARAMS, exception_width, word_width
 from ..writer import TOP, top_ports
-from .schedule import FIELDS, FW, PixelDesign, rq_key_width, rq_width
+from .schedule import FIELDS, FW, PixelDesign, rq_key_width
 
 LIBRARY = ["hfn_pl_leap.v", "hfn_pl_term.v", "hfn_pl_src_hfn.v", "hfn_pl_lanes.v",
            "hfn_const.v", "hfn_requant_lane.v", "hfn_pl_requant.v", "hfn_pl_route.v",
@@ -26,7 +26,7 @@ def roms(d: PixelDesign) -> dict[str, tuple[int, list[int]]]:
     for s in range(d.cfg.s):
         for k in range(3):
             out[f"s{s:02d}_term{k}"] = (8, d.term_roms[s][k])
-            out[f"s{s:02d}_rq{k}"] = (rq_width(p, k), d.rq_roms[s][k])
+            out[f"s{s:02d}_rq{k}"] = (word_width(p, k), d.rq_roms[s][k])
             xw = exception_width({**p, "TAW": rq_key_width(p, k)}, k)
             out[f"s{s:02d}_exc{k}"] = (xw, d.rq_exc[s][k])
         out[f"s{s:02d}_state"] = (32, d.state_roms[s])
@@ -66,11 +66,11 @@ def top_verilog(d: PixelDesign) -> str:
     unit = {f"R{u}_{k}" for u in range(3) for k in UNIT_PARAMS}
     params = [f".{k}({v})" for k, v in p.items() if k not in unit and k != "IN_C"]
     for u in range(3):        # hfn_pl_requant's RQ: the unit's widths, 8 bits each
-        if max(p[f"R{u}_{k}"] for k in UNIT_PARAMS) > 255:
+        if max(p.get(f"R{u}_{k}", 0) for k in UNIT_PARAMS) > 255:
             raise HfnError(f"requant unit {u}", "a width or exception count above 255",
                            "use the channel engine (--lanes PxQ) for this network")
-        rq = sum(p[f"R{u}_{k}"] << (8 * i) for i, k in enumerate(UNIT_PARAMS))
-        params.append(f".RQ{u}(72'h{rq:018x})")
+        rq = sum(p.get(f"R{u}_{k}", 0) << (8 * i) for i, k in enumerate(UNIT_PARAMS))
+        params.append(f".RQ{u}({8 * len(UNIT_PARAMS)}'h{rq:0{2 * len(UNIT_PARAMS)}x})")
     params.append(f".IN_C({p['IN_C']})")
     for f in CLASS_FIELDS:
         params.append(f".C_{f.upper()}({_vec([getattr(c, f) for c in d.classes] + [0] * (p['NCLS'] - len(d.classes)))})")
