@@ -120,8 +120,17 @@ def layerfold_onnx(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def ops_onnx(tmp_path_factory):
-    """Strided and 5x5 convs, LeakyReLU, AvgPool2d, Transpose + MatMul (no metadata)."""
+    """Strided and 5x5 convs, a signed linear activation, AvgPool2d, Transpose + MatMul
+    (no metadata)."""
     return _user_models().ops_export(tmp_path_factory.mktemp("ops") / "ops.onnx")
+
+
+@pytest.fixture(scope="session")
+def leaky_onnx(tmp_path_factory):
+    """The op-set model with a LeakyReLU of slope 1/8 before its first quantiser (requant
+    rows with a knee)."""
+    return _user_models().ops_export(tmp_path_factory.mktemp("leaky") / "leaky.onnx",
+                                     leaky=0.125)
 
 
 def _smh_trained(tmp_path_factory):

@@ -51,15 +51,17 @@ module hfn_engine #(
     parameter integer NF = 51,         // table fields (32 bits each)
     // requant unit u (0: R1, 1: Rs, 2: R2), docs/rtl.md: input width, fraction bits,
     // datapath, stored A and step widths, output width, exception entries per lane,
-    // delta width, tie logic
+    // delta width, tie logic, knees (0: none; the writer passes R<u>_KNEE only if 1)
     parameter integer R0_XW = 16, R0_FU = 0, R0_EW = 24, R0_AW = 16, R0_SW = 8, R0_OW = 8,
-    parameter integer R0_NE = 0, R0_DW = 2, R0_TIES = 1,
+    parameter integer R0_NE = 0, R0_DW = 2, R0_TIES = 1, R0_KNEE = 0,
     parameter integer R1_XW = 16, R1_FU = 0, R1_EW = 24, R1_AW = 16, R1_SW = 8, R1_OW = 8,
-    parameter integer R1_NE = 0, R1_DW = 2, R1_TIES = 1,
+    parameter integer R1_NE = 0, R1_DW = 2, R1_TIES = 1, R1_KNEE = 0,
     parameter integer R2_XW = 16, R2_FU = 0, R2_EW = 24, R2_AW = 16, R2_SW = 8, R2_OW = 8,
-    parameter integer R2_NE = 0, R2_DW = 2, R2_TIES = 1,
+    parameter integer R2_NE = 0, R2_DW = 2, R2_TIES = 1, R2_KNEE = 0,
     // ROM word and exception bus widths per lane
-    parameter integer Q0 = R0_AW + R0_SW + 1, Q1 = R1_AW + R1_SW + 1, Q2 = R2_AW + R2_SW + 1,
+    parameter integer Q0 = R0_AW + R0_SW + 1 + ((R0_KNEE != 0) ? R0_XW + R0_AW + R0_SW : 0),
+    parameter integer Q1 = R1_AW + R1_SW + 1 + ((R1_KNEE != 0) ? R1_XW + R1_AW + R1_SW : 0),
+    parameter integer Q2 = R2_AW + R2_SW + 1 + ((R2_KNEE != 0) ? R2_XW + R2_AW + R2_SW : 0),
     parameter integer X0 = ((R0_NE > 0) ? R0_NE : 1) * (1 + TAW + R0_XW + R0_DW),
     parameter integer X1 = ((R1_NE > 0) ? R1_NE : 1) * (1 + TAW + R1_XW + R1_DW),
     parameter integer X2 = ((R2_NE > 0) ? R2_NE : 1) * (1 + TAW + R2_XW + R2_DW)
@@ -432,14 +434,14 @@ module hfn_engine #(
     wire [GW-1:0] gC;
     hfn_requant #(.P(P_OUT), .N(B), .VW(VW), .XW(R0_XW), .FU(R0_FU), .EW(R0_EW), .AW(R0_AW),
                   .SW(R0_SW), .OW(R0_OW), .RAW(TAW), .GW(GW), .NE(R0_NE), .DW(R0_DW),
-                  .TIES(R0_TIES)) u_r1 (
+                  .TIES(R0_TIES), .KNEE(R0_KNEE)) u_r1 (
         .clk(clk), .in_x(accB), .in_g(gB), .en(`HFN_U(0,0,1)), .pc(`HFN_U(0,1,1)),
         .tie(`HFN_U(0,2,2)), .out_min(`HFN_U(0,3,VW)), .out_max(`HFN_U(0,4,VW)),
         .levels(`HFN_U(0,5,VW)), .base(rq_base[0]), .rom_addr(rq_addr[0 +: TAW]),
         .rom_q(rq_q[0 +: P_OUT*Q0]), .exc(rq_exc[0 +: P_OUT*X0]), .out_y(y1));
     hfn_requant #(.P(P_OUT), .N(B), .VW(VW), .XW(R1_XW), .FU(R1_FU), .EW(R1_EW), .AW(R1_AW),
                   .SW(R1_SW), .OW(R1_OW), .RAW(TAW), .GW(GW), .NE(R1_NE), .DW(R1_DW),
-                  .TIES(R1_TIES)) u_rs (
+                  .TIES(R1_TIES), .KNEE(R1_KNEE)) u_rs (
         .clk(clk), .in_x(resB), .in_g(gB), .en(`HFN_U(1,0,1)), .pc(`HFN_U(1,1,1)),
         .tie(`HFN_U(1,2,2)), .out_min(`HFN_U(1,3,VW)), .out_max(`HFN_U(1,4,VW)),
         .levels(`HFN_U(1,5,VW)), .base(rq_base[1]), .rom_addr(rq_addr[TAW +: TAW]),
@@ -450,7 +452,7 @@ module hfn_engine #(
     end
     hfn_requant #(.P(P_OUT), .N(B), .VW(VW), .XW(R2_XW), .FU(R2_FU), .EW(R2_EW), .AW(R2_AW),
                   .SW(R2_SW), .OW(R2_OW), .RAW(TAW), .GW(GW), .NE(R2_NE), .DW(R2_DW),
-                  .TIES(R2_TIES)) u_r2 (
+                  .TIES(R2_TIES), .KNEE(R2_KNEE)) u_r2 (
         .clk(clk), .in_x(sum_c), .in_g(gC), .en(`HFN_U(2,0,1)), .pc(`HFN_U(2,1,1)),
         .tie(`HFN_U(2,2,2)), .out_min(`HFN_U(2,3,VW)), .out_max(`HFN_U(2,4,VW)),
         .levels(`HFN_U(2,5,VW)), .base(rq_base[2]), .rom_addr(rq_addr[2*TAW +: TAW]),

@@ -6,14 +6,15 @@
 //
 // Table (rtl_backend/pixel/schedule.py FIELDS, 16 bits per field): T_CONV passes, T_LOOP
 // / T_ENDLOOP around a fold body (the same ROM words every iteration; the iteration
-// selects the threshold set), T_END.  Central buffers: NCB columns of sub-words (8 codes
+// selects the requant parameter set), T_END.  Central buffers: NCB columns of sub-words (8 codes
 // of one row and channel); sub-word q = (c * H + y) * ceil(W / 8) + x / 8 is at column
 // q % NCB, address q / NCB.  Port A of every column reads for the fill; port B writes
 // (the streams' write queues, round robin per column) or reads residuals.
 `default_nettype none
 module hfn_pl_engine #(
-    parameter integer P = 16, S = 1, RS = 4, NCB = 4, NT = 2, XW = 4, EC = 5, VWL = 12,
-    parameter integer VW = 18, VWO = 20, TW = 12, B = 5, NS = 0, NPL = 1,
+    parameter integer P = 16, S = 1, RS = 4, NCB = 4, XW = 4, EC = 5, VWL = 12,
+    parameter integer VW = 18, VWO = 20, B = 5, NS = 0, NPL = 1,
+    parameter [79:0] RQ0 = 0, RQ1 = 0, RQ2 = 0,   // requant unit widths (hfn_pl_requant)
     parameter integer NBUF = 2, CB_D = 64, IN_D = 64, LBD = 64, NSLOT = 8, NRSLOT = 2,
     parameter integer NCLS = 1, QMAX = 1,
     parameter integer IN_C = 1, IN_H = 8, IN_W = 8, IN_WPR = 1, CLASSES = 10, CLS_L = 10,
@@ -73,7 +74,7 @@ module hfn_pl_engine #(
     localparam [3:0] C_DEC = 0, C_SET = 1, C_OUTW = 2, C_PS = 3, C_TILE = 4, C_TW = 5,
         C_END = 6;
     reg [3:0] cst;
-    reg [15:0] c_k;                            // iterations added to the threshold bases
+    reg [15:0] c_k;                            // iterations added to the requant row bases
     reg [15:0] hb1, hbs, hb2;
     reg [15:0] ctr, cseg, c_oy, c_tqrow, c_tqseg;
     reg [15:0] ctile;                          // tiles released (global)
@@ -115,7 +116,7 @@ module hfn_pl_engine #(
                         c_k <= 16'd0; cst <= C_SET;
                     end
                 end
-                C_SET: begin                  // threshold set of this iteration
+                C_SET: begin                  // requant parameter set of this iteration
                     if (c_k == c_it) cst <= C_OUTW;
                     else begin
                         c_k <= c_k + 16'd1;
@@ -430,13 +431,15 @@ module hfn_pl_engine #(
         for (si_g = 0; si_g < S; si_g = si_g + 1) begin : g_s
             localparam [7:0] D1 = 8'd48 + si_g / 10, D0 = 8'd48 + si_g % 10;
             hfn_pl_stream #(.IDX(si_g), .S(S), .P(P), .XW(XW), .VWL(VWL), .VW(VW), .VWO(VWO),
-                .EC(EC), .RS(RS), .B(B), .TW(TW), .NT(NT), .NPL(NPL), .NS(NS), .LBD(LBD),
+                .EC(EC), .RS(RS), .B(B), .RQ0(RQ0), .RQ1(RQ1), .RQ2(RQ2), .NPL(NPL), .NS(NS), .LBD(LBD),
                 .NRSLOT(NRSLOT), .QW(QW), .CLS_L(CLS_L), .MD0(MD0), .MD1(MD1), .MD2(MD2),
                 .SD(SD), .HD0(HD0), .HD1(HD1), .HD2(HD2),
                 .FT0({PRE, "s", D1, D0, "_term0.mem"}), .FT1({PRE, "s", D1, D0, "_term1.mem"}),
                 .FT2({PRE, "s", D1, D0, "_term2.mem"}), .FST({PRE, "s", D1, D0, "_state.mem"}),
-                .FH0({PRE, "s", D1, D0, "_thr0.mem"}), .FH1({PRE, "s", D1, D0, "_thr1.mem"}),
-                .FH2({PRE, "s", D1, D0, "_thr2.mem"})) u_s (
+                .FH0({PRE, "s", D1, D0, "_rq0.mem"}), .FH1({PRE, "s", D1, D0, "_rq1.mem"}),
+                .FH2({PRE, "s", D1, D0, "_rq2.mem"}), .FX0({PRE, "s", D1, D0, "_exc0.mem"}),
+                .FX1({PRE, "s", D1, D0, "_exc1.mem"}), .FX2({PRE, "s", D1, D0, "_exc2.mem"}))
+                u_s (
                 .clk(clk), .rst(rst), .pass_start(pass_start),
                 .c_k1(c_flags[FL_K1]), .c_nw(`PF(F_NWIN)[7:0] - 8'd1),
                 .c_nkh(`PF(F_KH)[1:0] - 2'd1), .c_ci(`PF(F_CI)),
@@ -450,6 +453,7 @@ module hfn_pl_engine #(
                 .c_om1(`PF(F_OM1)), .c_oms(`PF(F_OMS)), .c_om2(`PF(F_OM2)),
                 .c_wpc1(`PF(F_WPC1)[8:0]), .c_wpcs(`PF(F_WPCS)[8:0]), .c_wpc2(`PF(F_WPC2)[8:0]),
                 .c_pc1(`PF(F_PC1)[0]), .c_pcs(`PF(F_PCS)[0]), .c_pc2(`PF(F_PC2)[0]),
+                .c_tie1(`PF(F_PC1)[2:1]), .c_ties(`PF(F_PCS)[2:1]), .c_tie2(`PF(F_PC2)[2:1]),
                 .c_hb1(hb1), .c_hbs(hbs), .c_hb2(hb2),
                 .c_twdr(`PF(F_TWDR)), .c_wpt((`PF(F_TWD) + 16'd7) >> 3), .c_wpro(`PF(F_WPRO)),
                 .c_qco(`PF(F_QCO)),

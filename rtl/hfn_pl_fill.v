@@ -103,11 +103,21 @@ module hfn_pl_fill #(
         offd <= {1'b0, q0[LG-1:0]};
         if (dv) prev <= rd_q;
     end
+    // the 2*NCB sub-words {rd_q, prev} as a word array: the funnel selects words (a mux
+    // per word, no (offd + i) * SW offset product, which synth_xilinx maps to DSP48 when
+    // SW is not a power of two)
+    wire [SW-1:0] cw [0:2*NCB-1];
+    genvar gw;
+    generate
+        for (gw = 0; gw < NCB; gw = gw + 1) begin : g_cw
+            assign cw[gw] = prev[gw*SW +: SW];
+            assign cw[NCB + gw] = rd_q[gw*SW +: SW];
+        end
+    endgenerate
     reg [NCB*SW-1:0] grp;
     always @* begin
         for (i = 0; i < NCB; i = i + 1)
-            grp[i*SW +: SW] = (offd + i < NCB) ? prev[(offd + i) * SW +: SW]
-                                               : rd_q[(offd + i - NCB) * SW +: SW];
+            grp[i*SW +: SW] = cw[offd + i];
     end
     always @(posedge clk) begin
         if (dv && rkd != 16'd0)

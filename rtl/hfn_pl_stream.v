@@ -16,7 +16,8 @@
 //
 // Unit time: max over the terms of their windows' cycles, at least the drain of the
 // previous unit (rows x ceil(valid columns / RS) + 2), the walker (next unit's segment
-// states) and the threshold load (stand-in requant).  See rtl_backend/pixel/cycles.py.
+// states) and the requant rows' reads (one ROM word per op).  See
+// rtl_backend/pixel/cycles.py.
 `default_nettype none
 module hfn_pl_stream #(
     parameter integer IDX = 0,          // stream index
@@ -28,9 +29,8 @@ module hfn_pl_stream #(
     parameter integer VWO = 20,         // classifier sums
     parameter integer EC = 5,           // central-buffer element width (signed)
     parameter integer RS = 4,           // drained values per cycle
-    parameter integer B = 5,            // requant search stages
-    parameter integer TW = 12,          // threshold width
-    parameter integer NT = 2,           // thresholds per ROM word
+    parameter integer B = 5,            // requant bisection stages
+    parameter [79:0] RQ0 = 0, RQ1 = 0, RQ2 = 0,   // requant unit widths (hfn_pl_requant)
     parameter integer NPL = 1,          // input planes
     parameter integer NS = 0,           // the walker's extra leap length
     parameter integer LBD = 64,         // line-buffer depth (two regions)
@@ -39,7 +39,8 @@ module hfn_pl_stream #(
     parameter integer CLS_L = 1,        // classes per stream
     parameter integer MD0 = 16, MD1 = 16, MD2 = 16, SD = 16, HD0 = 16, HD1 = 16, HD2 = 16,
     parameter FT0 = "t0.mem", FT1 = "t1.mem", FT2 = "t2.mem", FST = "st.mem",
-    parameter FH0 = "h0.mem", FH1 = "h1.mem", FH2 = "h2.mem"
+    parameter FH0 = "h0.mem", FH1 = "h1.mem", FH2 = "h2.mem",
+    parameter FX0 = "x0.mem", FX1 = "x1.mem", FX2 = "x2.mem"
 ) (
     input  wire                 clk,
     input  wire                 rst,
@@ -59,9 +60,10 @@ module hfn_pl_stream #(
     input  wire                 c_add, c_r1, c_rs, c_r2, c_out,
     input  wire [8:0]           c_l1, c_ls, c_l2,      // levels
     input  wire [15:0]          c_om1, c_oms, c_om2,   // out_min (two's complement)
-    input  wire [8:0]           c_wpc1, c_wpcs, c_wpc2,// threshold words per row
+    input  wire [8:0]           c_wpc1, c_wpcs, c_wpc2,// ROM words per row (1)
     input  wire                 c_pc1, c_pcs, c_pc2,   // per-channel rows
-    input  wire [15:0]          c_hb1, c_hbs, c_hb2,   // threshold bases (this iteration)
+    input  wire [1:0]           c_tie1, c_ties, c_tie2,// tie modes
+    input  wire [15:0]          c_hb1, c_hbs, c_hb2,   // requant row bases (this iteration)
     input  wire [15:0]          c_twdr,     // TWD / RS
     input  wire [15:0]          c_wpt,      // residual sub-words per tile row: ceil(TWD/8)
     input  wire [15:0]          c_wpro,     // sub-words per output row
@@ -361,9 +363,9 @@ module hfn_pl_stream #(
         end
     end
 
-    // ---------------------------------------------------------------- threshold loads
+    // ---------------------------------------------------------------- requant row reads
     // per op: the channel's row at base + l * WPC (per-channel) or base (shared); issued
-    // when the bank is free (the previous row has reached every search stage)
+    // when the unit's row register is free (the previous row was taken)
     wire [2:0] bank_free, loaded;
     wire [2:0] op_en = {c_r2, c_rs && c_add, c_r1};
     reg [2:0] ld_pend;
@@ -458,7 +460,7 @@ module hfn_pl_stream #(
 
     // ---------------------------------------------------------------- drain pipeline
     // a: read shadows / residual (drain cycle) -> b: sign correction, planes combined ->
-    // R1 | Rs (B + 1) -> sum -> R2 (B + 1) -> assembly.  Metadata rides along.
+    // R1 | Rs (B + 2) -> sum -> R2 (B + 2) -> assembly.  Metadata rides along.
     reg a_v, a_first, a_end, a_ulast;
     reg [RS-1:0] a_ok;
     reg [2:0] a_px;
@@ -500,8 +502,16 @@ module hfn_pl_stream #(
         end
     end
     // b: v = sh - M * N (+ (hs - M * Nh) * 2^XW with two planes)
-    wire signed [VW-1:0] mcorr = ({{(VW-16){1'b0}}, corr} << XW) - {{(VW-16){1'b0}}, corr};
-    wire signed [VW-1:0] mcorrh = ({{(VW-16){1'b0}}, corrh} << XW) - {{(VW-16){1'b0}}, corrh};
+    // VX: VW, at least the 16 bits of corr / out_min (no zero-width replication when VW < 16:
+    // the arithmetic is modulo 2^VW either way)
+    localparam integer VX = (VW > 16) ? VW : 16;
+    wire [VX-1:0] corr_x = corr, corrh_x = corrh;
+    wire [VX-1:0] mcorr_x = (corr_x << XW) - corr_x;
+    wire [VX-1:0] mcorrh_x = (corrh_x << XW) - corrh_x;
+    wire signed [VW-1:0] mcorr = mcorr_x[VW-1:0];
+    wire signed [VW-1:0] mcorrh = mcorrh_x[VW-1:0];
+    wire signed [15:0] om1_s = c_om1, oms_s = c_oms, om2_s = c_om2;
+    wire signed [VX-1:0] om1_x = om1_s, oms_x = oms_s, om2_x = om2_s;   // sign-extended
     reg b_v, b_first, b_end, b_ulast;
     reg [RS-1:0] b_ok;
     reg [2:0] b_px;
@@ -525,19 +535,20 @@ module hfn_pl_stream #(
     wire v1, vs, v2;
     reg take12;
     always @(posedge clk) take12 <= dstart;       // a_first is at a in the next cycle
-    reg [B+3:0] tkd;
-    always @(posedge clk) tkd <= rst ? {(B+4){1'b0}} : {tkd[B+2:0], a_v && a_first};
+    localparam integer RLAT = B + 2;               // hfn_pl_requant latency
+    reg [RLAT+1:0] tkd;
+    always @(posedge clk) tkd <= rst ? {(RLAT+2){1'b0}} : {tkd[RLAT:0], a_v && a_first};
     wire take1 = a_v && a_first;                   // b holds the first value next cycle
-    wire take2 = tkd[B+1];
-    hfn_pl_requant #(.RS(RS), .VW(VW), .TW(TW), .B(B), .NT(NT), .HAW($clog2(HD0)), .HD(HD0),
-        .FILE(FH0)) u_r1 (.clk(clk), .rst(rst), .en(c_r1), .levels(c_l1),
-        .out_min({{(VW-16){c_om1[15]}}, c_om1}), .ld_start(ld_go[0]),
-        .ld_addr(ld_a[0][$clog2(HD0)-1:0]), .ld_words(c_wpc1), .bank_free(bank_free[0]),
+    wire take2 = tkd[RLAT];                        // sum2 holds it next cycle
+    hfn_pl_requant #(.RS(RS), .VW(VW), .N(B), .RQ(RQ0), .HD(HD0), .FILE(FH0), .XFILE(FX0))
+        u_r1 (.clk(clk), .rst(rst), .en(c_r1), .levels(c_l1), .tie(c_tie1),
+        .out_min(om1_x[VW-1:0]), .ld_start(ld_go[0]),
+        .ld_addr(ld_a[0]), .bank_free(bank_free[0]),
         .loaded(loaded[0]), .take(take1 && c_r1), .v_in(b_v), .x(b_x), .v_out(v1), .y(y1));
-    hfn_pl_requant #(.RS(RS), .VW(VW), .TW(TW), .B(B), .NT(NT), .HAW($clog2(HD1)), .HD(HD1),
-        .FILE(FH1)) u_rs (.clk(clk), .rst(rst), .en(c_rs && c_add), .levels(c_ls),
-        .out_min({{(VW-16){c_oms[15]}}, c_oms}), .ld_start(ld_go[1]),
-        .ld_addr(ld_a[1][$clog2(HD1)-1:0]), .ld_words(c_wpcs), .bank_free(bank_free[1]),
+    hfn_pl_requant #(.RS(RS), .VW(VW), .N(B), .RQ(RQ1), .HD(HD1), .FILE(FH1), .XFILE(FX1))
+        u_rs (.clk(clk), .rst(rst), .en(c_rs && c_add), .levels(c_ls), .tie(c_ties),
+        .out_min(oms_x[VW-1:0]), .ld_start(ld_go[1]),
+        .ld_addr(ld_a[1]), .bank_free(bank_free[1]),
         .loaded(loaded[1]), .take(take1 && c_rs && c_add), .v_in(b_v), .x(b_res), .v_out(vs),
         .y(ys));
     reg [RS*VW-1:0] sum2;
@@ -547,13 +558,13 @@ module hfn_pl_stream #(
         for (i = 0; i < RS; i = i + 1)
             sum2[i*VW +: VW] <= y1[i*VW +: VW] + (c_add ? ys[i*VW +: VW] : {VW{1'b0}});
     end
-    hfn_pl_requant #(.RS(RS), .VW(VW), .TW(TW), .B(B), .NT(NT), .HAW($clog2(HD2)), .HD(HD2),
-        .FILE(FH2)) u_r2 (.clk(clk), .rst(rst), .en(c_r2), .levels(c_l2),
-        .out_min({{(VW-16){c_om2[15]}}, c_om2}), .ld_start(ld_go[2]),
-        .ld_addr(ld_a[2][$clog2(HD2)-1:0]), .ld_words(c_wpc2), .bank_free(bank_free[2]),
+    hfn_pl_requant #(.RS(RS), .VW(VW), .N(B), .RQ(RQ2), .HD(HD2), .FILE(FH2), .XFILE(FX2))
+        u_r2 (.clk(clk), .rst(rst), .en(c_r2), .levels(c_l2), .tie(c_tie2),
+        .out_min(om2_x[VW-1:0]), .ld_start(ld_go[2]),
+        .ld_addr(ld_a[2]), .bank_free(bank_free[2]),
         .loaded(loaded[2]), .take(take2 && c_r2), .v_in(vsum), .x(sum2), .v_out(v2), .y(y2));
-    // metadata delayed from b to the R2 output: R1 (B + 1) + sum (1) + R2 (B + 1)
-    localparam integer MD_LAT = 2 * B + 3;
+    // metadata delayed from b to the R2 output: R1 (B + 2) + sum (1) + R2 (B + 2)
+    localparam integer MD_LAT = 2 * RLAT + 1;
     localparam integer MDW = 1 + 1 + RS + 3 + QW;
     reg [MDW-1:0] md [0:MD_LAT-1];
     always @(posedge clk) begin
@@ -565,7 +576,8 @@ module hfn_pl_stream #(
     wire [RS-1:0] o_ok = mo[QW+3 +: RS];
     wire [2:0] o_px = mo[QW +: 3];
     wire [QW-1:0] o_q = mo[QW-1:0];
-    wire _unused_take = &{1'b0, take12, tkd[B+3], tkd[B-1:0], vs, b_first, x_l[0], x_l[1]};
+    wire _unused_take = &{1'b0, take12, tkd[RLAT+1], tkd[RLAT-1:0], vs, b_first, x_l[0],
+                          x_l[1]};
 
     // ---------------------------------------------------------------- classifier sums
     reg [VWO-1:0] cls [0:CLS_L-1];
@@ -630,8 +642,9 @@ module hfn_pl_stream #(
     end
 
     // ---------------------------------------------------------------- idle
-    reg [MD_LAT+2*B+8:0] pipe_v;
-    always @(posedge clk) pipe_v <= rst ? 0 : {pipe_v[MD_LAT+2*B+7:0], dbusy | a_v | b_v};
+    // values in the drain pipeline: b -> the R2 output (MD_LAT) -> the queue push
+    reg [MD_LAT+2:0] pipe_v;
+    always @(posedge clk) pipe_v <= rst ? 0 : {pipe_v[MD_LAT+1:0], dbusy | a_v | b_v};
     assign idle = !running && (ph == 3'd0 || ph == 3'd4) && (ucnt == nu || nu == 16'd0)
                   && !tile_pend && !pend && !dbusy && pipe_v == 0 && qcount == 0
                   && !pf_busy && !ld_busy;

@@ -1,6 +1,7 @@
 // Compact requantisation (docs/arithmetic.md "Compact requantisation", docs/rtl.md).
 //
-// A row of a requant is stored as one word {neg, S, A} instead of its L thresholds; the
+// A row of a requant is stored as one word {neg, S, A} instead of its L thresholds (KNEE = 1:
+// {K, S2, A2, neg, S, A}, and inputs x >= K use the second segment (A2, S2)); the
 // unit regenerates the ascending thresholds T_j = ceil((B + j*S + tie_j) / 2^FU) on the
 // fly and counts those x reaches, c = #{j < L : x >= T_j}, by a pipelined non-restoring
 // bisection: E = A - x*2^FU (A = B + (2^(N-1) - 1)*S + tie_odd - 1, precomputed by the
@@ -31,8 +32,10 @@ module hfn_requant #(
     parameter integer NE = 0,         // exception entries per lane
     parameter integer DW = 2,
     parameter integer TIES = 1,
+    parameter integer KNEE = 0,       // 1: words {K, S2, A2, neg, S, A} (rows with a knee)
     parameter integer NEX = (NE > 0) ? NE : 1,
-    parameter integer EXW = 1 + RAW + XW + DW
+    parameter integer EXW = 1 + RAW + XW + DW,
+    parameter integer QW = AW + SW + 1 + ((KNEE != 0) ? XW + AW + SW : 0)
 ) (
     input  wire                   clk,
     /* verilator lint_off UNUSEDSIGNAL */  // VW-bit values: the rows read XW bits, the
@@ -47,7 +50,7 @@ module hfn_requant #(
     /* verilator lint_on UNUSEDSIGNAL */
     input  wire [RAW-1:0]         base,    // address of the set's row of group 0
     output wire [RAW-1:0]         rom_addr,
-    input  wire [P*(AW+SW+1)-1:0] rom_q,
+    input  wire [P*QW-1:0]        rom_q,
     input  wire [P*NEX*EXW-1:0]   exc,
     output wire [P*VW-1:0]        out_y
 );
@@ -63,9 +66,9 @@ module hfn_requant #(
         for (o = 0; o < P; o = o + 1) begin : g_lane
             wire [OW-1:0] y;
             hfn_requant_lane #(.N(N), .XW(XW), .FU(FU), .EW(EW), .AW(AW), .SW(SW), .OW(OW),
-                               .KW(RAW), .NE(NE), .DW(DW), .TIES(TIES)) u_lane (
+                               .KW(RAW), .NE(NE), .DW(DW), .TIES(TIES), .KNEE(KNEE)) u_lane (
                 .clk(clk), .x(in_x[o*VW +: XW]), .key(rom_addr),
-                .word(rom_q[o*(AW+SW+1) +: AW+SW+1]), .tie(tie), .levels(levels[N-1:0]),
+                .word(rom_q[o*QW +: QW]), .tie(tie), .levels(levels[N-1:0]),
                 .out_min(out_min[OW-1:0]), .out_max(out_max[OW-1:0]),
                 .exc(exc[o*NEX*EXW +: NEX*EXW]), .y(y));
             assign out_y[o*VW +: VW] = en ? {{(VW-OW){y[OW-1]}}, y} : xd[N+1][o*VW +: VW];

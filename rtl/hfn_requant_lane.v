@@ -14,13 +14,15 @@ module hfn_requant_lane #(
     parameter integer NE = 0,         // exception entries (0: none)
     parameter integer DW = 2,         // exception delta width (signed)
     parameter integer TIES = 1,       // 0: no op of this unit has a tie mode (tie = 0)
+    parameter integer KNEE = 0,       // 1: rows have a knee {K, S2, A2} above {neg, S, A}
     parameter integer NEX = (NE > 0) ? NE : 1,
-    parameter integer EXW = 1 + KW + XW + DW
+    parameter integer EXW = 1 + KW + XW + DW,
+    parameter integer QW = AW + SW + 1 + ((KNEE != 0) ? XW + AW + SW : 0)   // word width
 ) (
     input  wire                 clk,
     input  wire [XW-1:0]        x,        // cycle 0
     input  wire [KW-1:0]        key,      // cycle 0
-    input  wire [AW+SW:0]       word,     // cycle 1: {neg, S, A}
+    input  wire [QW-1:0]        word,     // cycle 1: {[K, S2, A2,] neg, S, A}
     /* verilator lint_off UNUSEDSIGNAL */
     input  wire [1:0]           tie,      // per op: 0 none, 1 +1 on even j, 2 +1 on odd j
     /* verilator lint_on UNUSEDSIGNAL */
@@ -44,9 +46,21 @@ module hfn_requant_lane #(
                 hit = hit | exc[i*EXW +: DW];
     end
 
-    // ---- cycle 1: E = A - x * 2^FU
+    // ---- cycle 1: E = A - x * 2^FU, (A, S) of the row's segment: (A2, S2) where x >= K
     reg  signed [XW-1:0] x1;
-    wire signed [AW-1:0] a_w = word[AW-1:0];
+    wire signed [AW-1:0] a_w;
+    wire [SW-1:0]        s_w;
+    generate
+        if (KNEE != 0) begin : g_knee
+            wire signed [XW-1:0] kx = word[2*(AW+SW)+1 +: XW];
+            wire up = x1 >= kx;
+            assign a_w = up ? word[AW+SW+1 +: AW] : word[AW-1:0];
+            assign s_w = up ? word[2*AW+SW+1 +: SW] : word[AW +: SW];
+        end else begin : g_noknee
+            assign a_w = word[AW-1:0];
+            assign s_w = word[AW +: SW];
+        end
+    endgenerate
     wire signed [EW-1:0] xs = {{(EW-XW){x1[XW-1]}}, x1} <<< FU;
     reg  signed [EW-1:0] e  [0:N-1];
     reg  [SW-1:0]        s  [0:N-1];
@@ -57,7 +71,7 @@ module hfn_requant_lane #(
         dl[0] <= hit;
         for (i = 1; i <= N; i = i + 1) dl[i] <= dl[i-1];
         e[N-1] <= {{(EW-AW){a_w[AW-1]}}, a_w} - xs;
-        s[N-1] <= word[AW +: SW];
+        s[N-1] <= s_w;
         ng[N-1] <= word[AW+SW];
         cb[N-1] <= {N{1'b0}};
     end

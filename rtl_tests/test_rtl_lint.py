@@ -37,3 +37,12 @@ def test_stored_and_mixed_tops_lint_clean(tmp_path, stored, pool, lanes):
     assert any(l.source == "stored" for l in g.layers.values())
     write_rtl(g, None, parse_lanes(lanes), tmp_path / "rtl")
     assert lint(sorted((tmp_path / "rtl").glob("*.v")), "hfn_top") == []
+
+
+def test_top_with_knees_lint_clean(tmp_path, leaky_onnx):
+    """A requant unit with knees (R0_KNEE = 1: the wider ROM word and the segment
+    multiplexer of hfn_requant_lane)."""
+    from hfn_hls.ir.build import build_ir
+    write_rtl(build_ir(leaky_onnx), None, parse_lanes("2x4"), tmp_path / "rtl")
+    assert "localparam integer R0_KNEE = 1;" in (tmp_path / "rtl" / "hfn_top.v").read_text()
+    assert lint(sorted((tmp_path / "rtl").glob("*.v")), "hfn_top") == []

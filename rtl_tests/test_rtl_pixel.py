@@ -97,20 +97,37 @@ def test_pixel_random_graphs_bit_exact(pixel_projects):
     assert max(abs(a / b - 1) for a, b in err.values()) < 0.15, err
 
 
-def test_pixel_flipped_mask_bit_fails(pixel_projects):
-    """The testbench can fail: one kept weight dropped from a term ROM -> mismatches."""
-    prjs, _, build = pixel_projects
-    prj = prjs[3]
-    mem = prj / "rtl" / "s00_term1.mem"
+def _mismatches_after_edit(prj, build, mem_name: str, edit) -> int:
+    """Mismatches of 3 images after ``edit(lines)`` changed one ROM image of ``prj``."""
+    mem = prj / "rtl" / mem_name
     lines = mem.read_text().splitlines()
-    k = next(i for i, l in enumerate(lines) if int(l, 16))
-    v = int(lines[k], 16)
-    lines[k] = format(v & (v - 1), f"0{len(lines[k])}x")
+    edit(lines)
     mem.write_text("\n".join(lines) + "\n")
     g = Graph.load(prj / "ir.json")
     x = np.random.default_rng(1).integers(0, 256, (3, *g.input_tensor.shape))
-    r = run_system_sim(prj, 3, build_dir=build, images=x)
-    assert r["mismatches"] > 0
+    return run_system_sim(prj, 3, build_dir=build, images=x)["mismatches"]
+
+
+def test_pixel_flipped_mask_bit_fails(pixel_projects):
+    """The testbench can fail: one kept weight dropped from a term ROM -> mismatches."""
+    prjs, _, build = pixel_projects
+
+    def drop(lines):
+        k = next(i for i, l in enumerate(lines) if int(l, 16))
+        v = int(lines[k], 16)
+        lines[k] = format(v & (v - 1), f"0{len(lines[k])}x")
+    assert _mismatches_after_edit(prjs[3], build, "s00_term1.mem", drop) > 0
+
+
+def test_pixel_requant_row_bit_fails(pixel_projects):
+    """The requant rows are read from the streams' ROMs: the direction bit of stream 0's
+    first row (channel 0 of the first R1) flipped -> mismatches."""
+    prjs, floor, build = pixel_projects
+    width = floor["params"]["R0_AW"] + floor["params"]["R0_SW"] + 1
+
+    def flip(lines):
+        lines[0] = format(int(lines[0], 16) ^ (1 << (width - 1)), f"0{len(lines[0])}x")
+    assert _mismatches_after_edit(prjs[4], build, "s00_rq0.mem", flip) > 0
 
 
 def test_pixel_refuses_what_it_cannot_run(monkeypatch):

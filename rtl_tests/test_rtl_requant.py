@@ -1,6 +1,6 @@
 """Unit test of the compact requant unit (rtl/hfn_requant.v, hfn_requant_lane.v) with
 cocotb + Verilator against Python: requants of every kind are placed on one unit by the
-RTL writer's own code (``images.RequantImages``, ``design._unit_params``), and the
+RTL writer's own code (``images.RequantImages``, ``design.unit_params``), and the
 unit's outputs are compared with the golden model's threshold count
 (``hfn_hls.arith.requant``) on the op's thresholds, and with ``ir.requant.unit_count``
 (the Python model of the unit's bisection).
@@ -9,8 +9,10 @@ Cases (``_cases``): BatchNorm-like per-channel rows over two parameter sets with
 directions; shared rows with round-half-to-even ties of both parities; rows made from
 random compact parameters with fewer levels than the unit has stages; rows with
 exception points; constant rows (every threshold clipped, L = 1); a wide input range with
-many fraction bits (extremes); and the bypass (en = 0).  Inputs: random, every threshold
-and its neighbours, the exception points, lo and hi."""
+many fraction bits (extremes); LeakyReLU rows with a knee (the unit then has KNEE = 1:
+every other row takes its own word as the second segment); and the bypass (en = 0).
+Inputs: random, every threshold and its neighbours, the exception points, the knees and
+their neighbours, lo and hi."""
 from __future__ import annotations
 
 import json
@@ -25,7 +27,7 @@ from hfn_hls.ir.ranges import Interval
 from hfn_hls.lower.program import requant_of
 from hfn_hls.paths import RTL_DIR
 from hfn_hls.rtl_backend import images as im
-from hfn_hls.rtl_backend.design import _exception_words, _unit_params, clog2
+from hfn_hls.rtl_backend.design import exception_words, unit_params, clog2, word_width
 from hfn_hls.rtl_backend.tools import verilator_environment
 
 P, GW = 4, 2
@@ -55,6 +57,24 @@ def _tie_row(levels: int, k: int, b: float) -> list[int]:
     xs = np.arange(-4000, 4000)
     y = np.round(xs / 2.0 ** k + b)
     return [int(xs[np.argmax(y >= j + 1)]) for j in range(levels)]
+
+
+def _leaky_rows(rng, rows: int, levels: int, lo: int, hi: int) -> dict:
+    """Rows of a BatchNorm + LeakyReLU (slope in (0, 1)) + signed quantiser: two slopes,
+    a knee each (mixed directions)."""
+    xs = np.arange(lo, hi + 1)
+    th, d = [], []
+    for _ in range(rows):
+        a, c = rng.uniform(0.05, 0.9), rng.uniform(lo / 3, hi / 3)
+        w = (hi - lo) / levels * rng.uniform(0.4, 0.8)
+        sign = 1 if rng.random() < 0.7 else -1
+        z = sign * (xs - c) / w
+        y = np.clip(np.round(np.where(z >= 0, z, a * z)), -(levels + 1) // 2, levels // 2)
+        v, yv = (xs, y) if sign > 0 else (-xs[::-1], y[::-1])
+        reach = [yv >= -(levels + 1) // 2 + j + 1 for j in range(levels)]
+        th.append([int(v[np.argmax(m)]) if m.any() else int(v[-1]) + 1 for m in reach])
+        d.append(sign)
+    return {"thresholds": th, "direction": d}
 
 
 def _cases(rng) -> list[tuple[Op, int, int, int]]:
@@ -93,6 +113,9 @@ def _cases(rng) -> list[tuple[Op, int, int, int]]:
                 -(1 << 17), 1 << 17, 8))
     out.append((_op("levels255", [_affine_rows(rng, 4, 255, -3000, 3000)], -128),
                 -3000, 3000, 4))
+    # knees (a LeakyReLU before the quantiser): the unit gets KNEE = 1, and every other
+    # case's rows take the second segment's word (their own) from K = lo on
+    out.append((_op("leaky", [_leaky_rows(rng, 6, 31, -2500, 2000)], -16), -2500, 2000, 6))
     return out
 
 
@@ -100,7 +123,9 @@ def _inputs(rng, op: Op, lo: int, hi: int, r, n: int = 48) -> np.ndarray:
     """x per (vector, lane): random, thresholds and neighbours, exception points, ends."""
     th = r.thresholds.reshape(-1)
     edges = np.concatenate([th - 1, th, th + 1, [lo, hi, lo + 1, hi - 1],
-                            [x for (_, _, x, _) in r.exceptions]]).astype(np.int64)
+                            [x for (_, _, x, _) in r.exceptions],
+                            [x + e for (_, _, x, _, _) in r.compact.knees for e in (-1, 0, 1)]]
+                           ).astype(np.int64)
     x = rng.integers(lo, hi + 1, (n, P))
     m = rng.random((n, P)) < 0.6
     x[m] = rng.choice(edges, int(m.sum()))
@@ -109,7 +134,7 @@ def _inputs(rng, op: Op, lo: int, hi: int, r, n: int = 48) -> np.ndarray:
 
 
 def _wrapper(prm: dict, depths: dict, vw: int, taw: int, nex: int) -> str:
-    q = prm["R0_AW"] + prm["R0_SW"] + 1
+    q = word_width(prm, 0)
     exw = 1 + taw + prm["R0_XW"] + prm["R0_DW"]
     L = ["`default_nettype none", "module rq_top (",
          "    input wire clk,",
@@ -124,7 +149,7 @@ def _wrapper(prm: dict, depths: dict, vw: int, taw: int, nex: int) -> str:
          f"    hfn_requant #(.P({P}), .N({prm['N']}), .VW({vw}), .XW({prm['R0_XW']}), "
          f".FU({prm['R0_FU']}), .EW({prm['R0_EW']}), .AW({prm['R0_AW']}), .SW({prm['R0_SW']}),",
          f"        .OW({prm['R0_OW']}), .RAW({taw}), .GW({GW}), .NE({prm['R0_NE']}), "
-         f".DW({prm['R0_DW']}), .TIES({prm['R0_TIES']})) u_rq (",
+         f".DW({prm['R0_DW']}), .TIES({prm['R0_TIES']}), .KNEE({prm.get('R0_KNEE', 0)})) u_rq (",
          "        .clk(clk), .in_x(in_x), .in_g(in_g), .en(en), .pc(pc), .tie(tie),",
          "        .out_min(out_min), .out_max(out_max), .levels(levels), .base(base),",
          "        .rom_addr(ra), .rom_q(rom_q), .exc(exc), .out_y(out_y));"]
@@ -149,17 +174,18 @@ def test_rtl_requant_unit(tmp_path):
     assert kinds == {rq.TIE_NONE, rq.TIE_EVEN, rq.TIE_ODD}, kinds
     assert sum(len(r.exceptions) for _, _, _, r, _ in placed) >= 7
     assert len({r.frac for _, _, _, r, _ in placed}) > 2       # rows pre-shifted in the unit
+    assert sum(len(r.compact.knees) for _, _, _, r, _ in placed) == 6
     stages = max(im.tree_depth(r.levels) for _, _, _, r, _ in placed)
-    prm, words = _unit_params(0, images, stages, {})
+    prm, words = unit_params(0, images, stages, {})
     prm["N"] = stages
     taw = clog2(len(images.cells[0])) + 1
     vw = max(range_bits(-(1 << 17) - 1, (1 << 17) + 1), prm["R0_OW"]) + 1
-    q = prm["R0_AW"] + prm["R0_SW"] + 1
-    ex = _exception_words(0, images, {"TAW": taw, **prm}, P)
+    assert prm["R0_KNEE"] == 1
+    q = word_width(prm, 0)
+    ex = exception_words(0, images, {"TAW": taw, **prm}, P)
     nex = max(prm["R0_NE"], 1)
     for o in range(P):
-        ws = [(n << (q - 1)) | ((s & ((1 << prm["R0_SW"]) - 1)) << prm["R0_AW"]) |
-              (a & ((1 << prm["R0_AW"]) - 1)) for n, a, s in words[o]]
+        ws = im.row_words(words[o], prm["R0_AW"], prm["R0_SW"], prm["R0_XW"], 1)
         (tmp_path / f"rq_l{o}.mem").write_text(im.hex_lines(ws, q))
         (tmp_path / f"rqx_l{o}.mem").write_text(
             im.hex_lines(ex[(0, o)], 1 + taw + prm["R0_XW"] + prm["R0_DW"]))
@@ -181,7 +207,10 @@ def test_rtl_requant_unit(tmp_path):
                     y = int(requant(np.array([[x[t, o]]]), np.array([s["thresholds"][ch]]),
                                     np.array([s["direction"][ch]]), op.attrs["out_min"])[0, 0])
                     # the Python model of the unit agrees with the golden count
-                    a, su = rq.unit_words(r.base[k, ch], r.step[k, ch], r.frac, r.tie, stages,
+                    kx, b2, s2 = (a[k, ch] for a in r.knee_arrays())
+                    up = x[t, o] >= kx
+                    a, su = rq.unit_words(b2 if up else r.base[k, ch],
+                                          s2 if up else r.step[k, ch], r.frac, r.tie, stages,
                                           prm["R0_FU"])
                     c = int(rq.unit_count(x[t, o], a, su, r.tie, r.levels, stages,
                                           prm["R0_FU"]))

@@ -55,10 +55,18 @@ def test_mixed_sources_rtl_bit_exact(tmp_path, mixed_onnx):
 
 
 def test_rest_of_the_op_set_rtl_bit_exact(tmp_path, ops_onnx):
-    """Strided and 5x5 convolutions, LeakyReLU (in a requant), AvgPool2d + linear (the
-    acc_all classifier)."""
+    """Strided and 5x5 convolutions, a signed activation, AvgPool2d + linear (the acc_all
+    classifier)."""
     g = build_ir(ops_onnx)
     simulate(g, tmp_path, np.random.default_rng(6).integers(0, 256, (8, 8, 8, 1)), "2x4")
+
+
+def test_leaky_relu_rtl_bit_exact(tmp_path, leaky_onnx):
+    """A LeakyReLU of slope 1/8 before the signed quantiser: the requant unit with knees
+    (R0_KNEE = 1: the segment picked by x >= K before the bisection)."""
+    g = build_ir(leaky_onnx)
+    prj, _ = simulate(g, tmp_path, digits_codes(g, 8), "2x4")
+    assert "localparam integer R0_KNEE = 1;" in (prj / "rtl" / "hfn_top.v").read_text()
 
 
 @pytest.mark.parametrize("method", ["dense", "layerfold"])

@@ -21,18 +21,22 @@ def hfn(*args, cwd: Path, env: dict | None = None):
     return r.returncode, r.stdout, r.stderr
 
 
-def _generated(folder: Path) -> None:
-    """folder/prj written by `hfn-hls generate` from a small random IR, run from folder."""
+def _generated(folder: Path, *lanes: str) -> None:
+    """folder/prj written by `hfn-hls generate` from a small random IR, run from folder
+    (``lanes``: e.g. "--lanes", "16"; default: generate's own, --lanes auto)."""
     folder.mkdir(parents=True)
     random_graph(3, max_width=6, image=5).save(folder / "g.json")
-    rc, out, err = hfn("generate", "g.json", "-o", "prj", "--vectors", "5", cwd=folder)
+    rc, out, err = hfn("generate", "g.json", "-o", "prj", "--vectors", "5", *lanes,
+                       cwd=folder)
     assert rc == 0, err
     assert (folder / "prj" / "rtl" / "hfn_top.v").is_file()
 
 
 def test_sim_relative_path(tmp_path):
+    """The default project (--lanes auto: the pixel engine) simulated from its folder."""
     work = tmp_path / "work"
     _generated(work)
+    assert json.loads((work / "prj" / "rtl" / "rtl.json").read_text())["engine"] == "pixel"
     rc, out, err = hfn("sim", "prj", "-n", "5", cwd=work)
     assert rc == 0, err
     assert out.startswith("5 images, 0 mismatches with the golden model"), out
@@ -43,7 +47,7 @@ def test_sim_relative_path(tmp_path):
 
 def test_sim_in_a_path_with_spaces(tmp_path):
     work = tmp_path / "my models" / "run 1"
-    _generated(work)
+    _generated(work, "--lanes", "16")      # about the build folder: the smaller channel engine
     cache = tmp_path / "cache"
     rc, out, err = hfn("sim", "prj", "-n", "5", "--json", cwd=work,
                        env={"XDG_CACHE_HOME": str(cache)})
@@ -58,7 +62,7 @@ def test_sim_in_a_path_with_spaces(tmp_path):
 
 def test_sim_refused_when_no_space_free_folder(tmp_path):
     work = tmp_path / "my models"
-    _generated(work)
+    _generated(work, "--lanes", "16")
     spaced = tmp_path / "cache dir"
     spaced.mkdir()
     rc, out, err = hfn("sim", "prj", "-n", "5", cwd=work,

@@ -13,6 +13,12 @@ Yosys, with --slope).
     python scripts/bench_engine.py --sim                 # + RTL simulation (long)
     python scripts/bench_engine.py --sim --synth --slope # everything (an hour or more)
     python scripts/bench_engine.py --r20 r20.json --digits dg.json   # given IRs
+    python scripts/bench_engine.py --sim --only "auto,digits P16S2R4"   # simulate two rows
+
+Rows: resnet20 at --lanes auto, at the best pixel configurations within 64 and 256 MAC
+lanes, digits at --lanes auto and at --digits-config (default P16S2).  The table says per
+row whether the cycles are RTL simulation or the cycle model and whether the resources
+are Yosys or the resource model.
 """
 from __future__ import annotations
 
@@ -93,6 +99,12 @@ def main(argv=None) -> int:
     ap.add_argument("--digits", help="IR JSON of digits (default: the preset, k = 0.5)")
     ap.add_argument("--board", default="pynq-z2")
     ap.add_argument("--sim", action="store_true", help="measure cycles by RTL simulation")
+    ap.add_argument("--only", metavar="LABELS",
+                    help="with --sim / --synth: measure only these rows (comma-separated "
+                         "labels, e.g. 'auto,digits P16S2R4'); the others are the models")
+    ap.add_argument("--digits-config", default="P16S2", metavar="PxSy",
+                    help="an extra digits row at this configuration (default P16S2: the "
+                         "zero-skipping ratio at few streams)")
     ap.add_argument("--synth", action="store_true", help="measure resources with Yosys")
     ap.add_argument("--slope", action="store_true",
                     help="LUTs per MAC lane: Yosys at P64 S2 and S4 on resnet20")
@@ -112,9 +124,15 @@ def main(argv=None) -> int:
             ("<= 256 lanes", within(a20, board, 256))]
     adg, _ = choose(dg, board)
     plan.append(("digits auto", adg.cfg))
+    if args.digits_config:
+        from hfn_hls.rtl_backend.pixel import parse_pixel
+        cfg = parse_pixel(args.digits_config)
+        plan.append((f"digits {cfg}", cfg))
+    only = {x.strip() for x in args.only.split(",")} if args.only else None
     for label, cfg in plan:
         g = dg if label.startswith("digits") else r20
-        row = measure(g, cfg, board, work, args.sim, args.synth, args.n)
+        on = only is None or label in only
+        row = measure(g, cfg, board, work, args.sim and on, args.synth and on, args.n)
         row["label"] = label
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)

@@ -45,7 +45,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description="hfn-hls demo on the digits data set")
     ap.add_argument("out", nargs="?", default="demo_out", help="output folder (default demo_out)")
     ap.add_argument("--board", default="pynq-z2")
-    ap.add_argument("--lanes", default="16")
+    # the channel engine at 16 lanes, not --lanes auto (generate's default): the pixel
+    # engine auto sizes to fill the board takes Yosys 20-30 min here (README)
+    ap.add_argument("--lanes", default="16",
+                    help="generate --lanes (default 16, the channel engine: the demo's "
+                         "Yosys run stays a few minutes; auto fills the board)")
     ap.add_argument("--sim-images", type=int, default=50, help="images for RTL simulation")
     ap.add_argument("--force", action="store_true", help="replace an earlier demo in OUT")
     args = ap.parse_args()
@@ -87,6 +91,10 @@ def main() -> int:
               "images": int(len(codes))}
     (reports_dir / "golden.json").write_text(json.dumps(golden, indent=1) + "\n")
 
+    if args.lanes == "16":
+        print("\nnote: --lanes 16 (the channel engine): generate's default, --lanes auto, "
+              "fills the board with the pixel engine and Yosys then takes 20-30 min here; "
+              "pass --lanes auto to run it", flush=True)
     step(f"generate the HLS + RTL project for {args.board}",
          ["generate", str(onnx_path), "--board", args.board, "--lanes", args.lanes,
           "-o", str(prj), "--inputs", str(out / "digits_test_codes.npy")])
@@ -104,9 +112,10 @@ def main() -> int:
     from hfn_hls.lower import lower
 
     # per-layer shares of the measured cycles, from the engine's loop order (docs/rtl.md)
-    lanes = parse_lanes(args.lanes)
-    sim["layers"] = lower(Graph.load(out / "ir.json")).layer_cycles(lanes)
-    sim["layers_source"] = "engine loop-order model; total measured in RTL simulation"
+    if json.loads((prj / "rtl" / "rtl.json").read_text()).get("engine") != "pixel":
+        lanes = parse_lanes(args.lanes)
+        sim["layers"] = lower(Graph.load(out / "ir.json")).layer_cycles(lanes)
+        sim["layers_source"] = "engine loop-order model; total measured in RTL simulation"
 
     board = load_board(args.board)
     est = project["hls"]["estimate"]["storage_bits"]

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Write test_vectors/lfsr.json: the LFSR, seed and mask-packing vectors that the Python,
-C++ and Verilog implementations all check themselves against (docs/weight-generation.md)."""
+"""Write test_vectors/lfsr.json (the LFSR, seed and mask-packing vectors) and
+test_vectors/rpg.json (the RPG ring map and signs) that the Python, C++ and Verilog
+implementations all check themselves against (docs/weight-generation.md)."""
 from __future__ import annotations
 
 import json
@@ -44,10 +45,44 @@ def vectors() -> dict:
     }
 
 
+def rpg_vectors() -> dict:
+    """Source rpg (docs/weight-generation.md, "source: rpg"): map derivation, a small
+    ring and three layers (indices, sign bits, weights, channel starts, lane offsets)."""
+    from hfn_hls.weights import rpg
+
+    model_seed, n, bits = 2021, 128, 6
+    derive = []
+    for idx, size in [(0, 64), (1, 128), (2, 4608), (5, 16896), (7, 1 << 20)]:
+        a, b = rpg.derive_map(model_seed, idx, size)
+        derive.append({"model_seed": model_seed, "index": idx, "n": size, "a": a, "b": b,
+                       "seed": rpg.sign_seed(model_seed, idx)})
+    ring = [((i * 37 + 11) % 63) - 31 for i in range(n)]
+    layers = []
+    for idx, shape in [(0, [3, 3, 3, 5]), (1, [4, 1, 1, 7]), (2, [2, 3, 3, 16])]:
+        a, b = rpg.derive_map(model_seed, idx, n)
+        seed = rpg.sign_seed(model_seed, idx)
+        co, k = shape[0], int(np.prod(shape[1:]))
+        w = rpg.make_weights(np.array(ring), a, b, seed, shape)
+        sign = lfsr.sign_bits(seed, co, k).reshape(-1)
+        layers.append({"index": idx, "shape_ohwi": shape, "a": a, "b": b, "seed": seed,
+                       "indices": [int(v) for v in rpg.ring_indices(a, b, n, shape)],
+                       "sign_bits": "".join(map(str, sign)),
+                       "weights": [int(v) for v in w.reshape(-1)],
+                       "starts": [int(v) for v in rpg.start_indices(a, b, n, co, k)],
+                       "states": [int(v) for v in lfsr.channel_start_states(seed, co, k)],
+                       "offsets": {str(p): rpg.offsets(a, n, p) for p in (1, 4, 8, 16)}})
+    return {"align": rpg.ALIGN, "map_salt": rpg.MAP_SALT, "derive": derive,
+            "ring": {"n": n, "bits": bits, "narrow": True, "values": ring},
+            "model_seed": model_seed, "layers": layers}
+
+
 def main() -> int:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else \
-        Path(__file__).resolve().parent.parent / "test_vectors" / "lfsr.json"
+    here = Path(__file__).resolve().parent.parent / "test_vectors"
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else here / "lfsr.json"
     out.write_text(json.dumps(vectors(), indent=1, sort_keys=True) + "\n")
+    print(f"wrote {out}")
+    out = out.parent / "rpg.json"
+    out.write_text(json.dumps(rpg_vectors(), indent=1, sort_keys=True) + "\n")
     print(f"wrote {out}")
     return 0
 

@@ -132,15 +132,16 @@ def mixed_export(out: Path, seed: int = 0) -> Path:
 
 class OpsNet(nn.Module):
     """Plain Brevitas layers for the rest of the op set: a strided 3x3 conv with a float
-    bias, LeakyReLU into a signed quantiser, a 5x5 conv (padding 2), AvgPool2d over the
-    whole map, and a QuantLinear on a float tensor (exported as Transpose + MatMul)."""
+    bias, a signed quantiser (after a LeakyReLU of slope ``leaky``, or none), a 5x5 conv
+    (padding 2), AvgPool2d over the whole map, and a QuantLinear on a float tensor
+    (exported as Transpose + MatMul)."""
 
-    def __init__(self):
+    def __init__(self, leaky: float | None = None):
         super().__init__()
         self.inp = qnn.QuantIdentity(act_quant=Uint8ActPerTensorFloat)
         self.c1 = qnn.QuantConv2d(1, 8, 3, stride=2, padding=1, bias=True, weight_bit_width=5)
         self.b1 = nn.BatchNorm2d(8)
-        self.leaky = nn.LeakyReLU(0.125)
+        self.leaky = nn.Identity() if leaky is None else nn.LeakyReLU(leaky)
         self.q1 = qnn.QuantIdentity(bit_width=5)
         self.c2 = qnn.QuantConv2d(8, 12, 5, padding=2, bias=False, weight_bit_width=3)
         self.b2 = nn.BatchNorm2d(12)
@@ -154,12 +155,12 @@ class OpsNet(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
-def ops_export(out: Path, seed: int = 0) -> Path:
+def ops_export(out: Path, seed: int = 0, leaky: float | None = None) -> Path:
     """An untrained OpsNet with calibrated BatchNorm statistics, exported (no metadata)."""
     from brevitas.export import export_qonnx
 
     torch.manual_seed(seed)
-    model = OpsNet()
+    model = OpsNet(leaky)
     gen = torch.Generator().manual_seed(seed)
     model.train()
     with torch.no_grad():

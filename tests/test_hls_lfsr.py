@@ -10,12 +10,14 @@ import pytest
 from hfn_hls import lfsr
 from hfn_hls.ir.random_graph import random_graph
 from hfn_hls.lanes import parse_lanes
-from hfn_hls.weights import get_source, layer_weights
+from hfn_hls.weights import get_source
 from hfn_hls.weights.hfn import channel_mask_words, mask_of
 
 from hfn_hls import mask as maskpack
 from hfn_hls.hls.csim import ap_types_dir, compiler
 from hfn_hls.paths import HLS_TEMPLATES, TEST_VECTORS
+
+from wgen_contract import check_cpp_generators
 
 VEC = json.loads((TEST_VECTORS / "lfsr.json").read_text())
 STEP_LIMIT = 1 << 20     # the C++ only steps; larger jumps are the Python GF(2) jump's job
@@ -88,29 +90,6 @@ def test_mask_rom_words_match_vectors():
     assert maskpack.words(m, 8) == mp["words8"] and maskpack.words(m, 32) == mp["words32"]
 
 
-GENERATOR = r"""
-#include <cstdio>
-#include "hfn_types.h"
-#include "hfn_wgen_hfn.h"
-#include "config.h"
-template <class W>
-void dump(const hfn::wgen_hfn<W> &gen) {   // every weight of the layer, one line per channel
-    for (int co = 0; co < W::CO; co++) {
-        typename hfn::wgen_hfn<W>::lane_t lane;
-        gen.start(lane, co);
-        for (int kc = 0; kc < W::KC; kc++) {
-            typename W::w_t w[W::P_IN];
-            gen.next(lane, kc, w);
-            for (int i = 0; i < W::P_IN; i++)
-                if (kc * W::P_IN + i < W::K) std::printf("%d ", int(w[i]));
-        }
-        std::printf("\n");
-    }
-}
-int main() {
-LAYERS
-}
-"""
 
 
 @pytest.mark.parametrize("lanes", ["1x8", "4x32", "2x3", "1x64"])
@@ -122,21 +101,7 @@ def test_cpp_weight_generator_gives_the_layers_weights(tmp_path, lanes):
     gens = [get_source("hfn").hls_generator(l, g, parse_lanes(lanes), f"L{i}")
             for i, l in enumerate(layers)]
     assert {x.header for x in gens} == {"hfn_wgen_hfn.h"}
-    (tmp_path / "config.h").write_text("".join(x.config for x in gens))
-    src = tmp_path / "gen.cpp"
-    src.write_text(GENERATOR.replace("LAYERS", "".join(f"    dump({x.type}{x.init});\n"
-                                                       for x in gens)))
-    exe = tmp_path / "gen"
-    subprocess.run([compiler(), "-O0", "-w", "-I", str(HLS_TEMPLATES), "-I", str(tmp_path),
-                    "-I", str(ap_types_dir()), str(src), "-o", str(exe)], check=True)
-    lines = subprocess.run([str(exe)], capture_output=True, text=True,
-                           check=True).stdout.splitlines()
-    for layer in layers:
-        co = layer.shape[0]
-        got = [[int(v) for v in line.split()] for line in lines[:co]]
-        lines = lines[co:]
-        assert got == layer_weights(layer, g).reshape(co, -1).tolist(), layer.name
-    assert not lines
+    check_cpp_generators(tmp_path, g, layers, gens)
 
 
 @pytest.mark.parametrize("lanes", ["1x8", "2x4", "4x32", "1x1"])

@@ -79,12 +79,12 @@ def test_hfn_source_makes_lfsr_times_mask():
         assert w.dtype == np.int64 and np.array_equal(w, want)
         src = get_source("hfn")
         assert src.storage_bits(layer, g) == {"mask": layer.size, "lfsr_states": 32 * co}
-        assert src.mismatch({"seed": layer.params["seed"]}, w.astype(np.int8)) is None
+        assert src.mismatch({"seed": layer.params["seed"]}, w.astype(np.int8), {}) is None
         if np.count_nonzero(w):
             flipped = w.astype(np.int8).copy()
             flipped[np.nonzero(flipped)[0][0], ...] *= -1
             assert "do not match the LFSR stream" in src.mismatch(
-                {"seed": layer.params["seed"]}, flipped)
+                {"seed": layer.params["seed"]}, flipped, {})
 
 
 def test_registry_lists_its_sources_and_refuses_unknown_ones():

@@ -12,12 +12,13 @@ import torch.nn.functional as F
 
 from hfn_hls.data import load_dataset
 from hfn_hls.export import export_model, read_metadata, read_model_metadata
-from hfn_hls.ir.build import execute_qonnx
+from hfn_hls.ir.build import build_ir, execute_qonnx
 from hfn_hls.methods import get_method
 from hfn_hls.methods.layerfold import _acts, count_convs, fold_model, load_prefold
 from hfn_hls.models.layerfold import (LayerFoldAct, clip_alphas, merge_conv_bn_conv,
                                       regulariser)
 from hfn_hls.train import configure, load_checkpoint, make_model
+from test_stored import golden_vs_qonnx
 
 
 def _bn(m, gen):
@@ -149,6 +150,12 @@ def test_folded_export_runs_in_qonnx_like_brevitas(tmp_path):
     with torch.no_grad():
         ref = model(torch.from_numpy(x)).numpy()
     assert np.array_equal(execute_qonnx(out, x), ref)
+    # it compiles: the leaky activations' requant rows take a knee (docs/arithmetic.md)
+    g = build_ir(out)
+    assert sum(len(s.get("knees", [])) for o in g.walk() if o.kind == "requant"
+               for s in o.attrs["compact"]["sets"]) > 0
+    gold, q = golden_vs_qonnx(out, g, x)
+    assert np.array_equal(q, gold)
 
 
 def hfn(*args):

@@ -138,7 +138,9 @@ def test_wheel_in_a_fresh_venv(wheel, digits_onnx, tmp_path_factory):
     r = sh(hfn, "report", model, "--json")
     assert '"on_chip_bits"' in r.stdout
     sh(hfn, "ir", model, "-o", run_dir / "ir.json")
-    sh(hfn, "generate", model, "-o", run_dir / "prj", "--vectors", "8")
+    # the channel engine (--lanes 16): this test is about packaging; --lanes auto would
+    # size a board-filling pixel engine whose Verilator build alone takes minutes
+    sh(hfn, "generate", model, "-o", run_dir / "prj", "--vectors", "8", "--lanes", "16")
     r = sh(hfn, "csim", run_dir / "prj", "--json")
     assert '"mismatches": 0' in r.stdout and '"vectors": 8' in r.stdout
     times["report + ir + generate + csim"] = time.perf_counter() - t0

@@ -74,10 +74,13 @@ def _counts_equal(op: Op, c: rq.Compact, lo: int, hi: int) -> None:
             want = requant(xs[:, None], np.asarray([s["thresholds"][r]]),
                            np.asarray([s["direction"][r]]), 0)[:, 0]
             exc = c.exceptions_of(k, r)
-            cnt = rq.count(xs, c.base[k, r], c.step[k, r], c.frac, c.tie, L, exc)
+            knee = c.knee_of(k, r)
+            cnt = rq.count(xs, c.base[k, r], c.step[k, r], c.frac, c.tie, L, exc, knee)
+            kx, b2, s2 = (xs[0], c.base[k, r], c.step[k, r]) if knee is None else knee
             for extra in (0, 3):                      # a unit with more fraction bits
-                a, su = rq.unit_words(c.base[k, r], c.step[k, r], c.frac, c.tie, stages,
-                                      c.frac + extra)
+                a, su = rq.unit_words(np.where(xs >= kx, b2, c.base[k, r]),
+                                      np.where(xs >= kx, s2, c.step[k, r]), c.frac, c.tie,
+                                      stages, c.frac + extra)
                 hw = rq.unit_count(xs, a, su, c.tie, L, stages, c.frac + extra)
                 hw = hw + np.asarray([exc.get(int(v), 0) for v in xs], dtype=np.int64)
                 assert np.array_equal(hw, cnt), (k, r, extra)
@@ -228,6 +231,112 @@ def test_arbitrary_monotone_rows_are_reproduced_with_exceptions(seed):
     c = rq.derive(op, lo, hi)
     assert rq.check_compact(op, c, lo, hi) is None
     _counts_equal(op, c, lo, hi)
+
+
+# -- property: BatchNorm + LeakyReLU + quantiser chains (knees) ------------------------------
+
+def _bn_leaky_quant(rng, levels: int, lo: int, hi: int, alpha: float):
+    """A random BatchNorm, a LeakyReLU of slope ``alpha`` and a signed quantiser, in
+    float32 like the exported model (two slopes per row: below and above the knee)."""
+    s_in = np.float32(rng.uniform(1e-4, 1e-1))
+    span = (hi - lo) * float(s_in)
+    gamma = np.float32(rng.uniform(0.2, 3.0) * (1 if rng.random() < 0.75 else -1))
+    mu = np.float32(rng.uniform(lo + (hi - lo) / 4, hi - (hi - lo) / 4) * float(s_in))
+    sigma = np.float32(rng.uniform(0.2, 1.5) * span / 4 + 1e-3)
+    beta = np.float32(rng.normal(0, 0.2))
+    a = np.float32(alpha)
+    s_out = np.float32(abs(gamma) * span / sigma / levels * rng.uniform(0.3, 0.8))
+    qmin = -(levels + 1) // 2
+
+    def f(x):
+        z = gamma * (x.astype(np.float32) * s_in - mu) / sigma + beta
+        z = np.where(z >= 0, z, z * a) / s_out
+        return np.clip(np.round(z), qmin, qmin + levels).astype(np.int64)
+    return f, qmin
+
+
+def _leaky_op(rng, levels: int, lo: int, hi: int, nrows: int, nsets: int = 1) -> Op:
+    sets, out_min = [], 0
+    for _ in range(nsets):
+        th, d = [], []
+        for _ in range(nrows):
+            f, out_min = _bn_leaky_quant(rng, levels, lo, hi, float(rng.uniform(0.02, 0.98)))
+            t, dr = _thresholds_of(f, lo, hi, levels, out_min)
+            th.append(t)
+            d.append(dr)
+        sets.append({"thresholds": th, "direction": d})
+    return _op(sets, out_min)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_random_leaky_chains_are_reproduced_with_knees(seed):
+    """Random float32 BatchNorm + LeakyReLU (slope in (0, 1)) + quantiser chains, 1 to 255
+    levels: rows with two slopes get a knee, and the derived form reproduces every
+    threshold (every count, exhaustively and by the hardware's bisection on the
+    segment the knee selects) with (almost) no exception point."""
+    rng = np.random.default_rng(3000 + seed)
+    levels = int(rng.choice([1, 3, 7, 15, 31, 63, 255]))
+    half = int(rng.choice([500, 3000, 1 << 14]))
+    lo, hi = -int(rng.integers(half // 2, half)), int(rng.integers(half // 2, half))
+    op = _leaky_op(rng, levels, lo, hi, int(rng.integers(1, 7)), int(rng.integers(1, 3)))
+    c = rq.derive(op, lo, hi)
+    assert rq.check_compact(op, c, lo, hi) is None
+    _counts_equal(op, c, lo, hi)
+    assert len(c.exceptions) <= rq.channel_sets(op), len(c.exceptions)
+    if levels >= 15:                                 # two slopes no single row follows
+        assert c.knees
+    # storage: a kneed op stores K, a second base and step per row beside the first
+    w = rq.widths(c, lo, hi)
+    assert (w.knee > 0) == bool(c.knees)
+    assert rq.compact_bits(c, lo, hi) == rq.channel_sets(op) * w.row + \
+        len(c.exceptions) * w.exception
+    again = rq.Compact.from_attrs(json.loads(json.dumps(c.to_attrs())))
+    assert again.knees == c.knees and rq.check_compact(op, again, lo, hi) is None
+
+
+def test_a_wrong_knee_is_refused():
+    """The proof can fail on a knee: moved, off its row, twice, a second base or step
+    off, a negative second step; ``compact_of`` refuses such an IR."""
+    rng = np.random.default_rng(7)
+    lo, hi = -2000, 2000
+    op = _leaky_op(rng, 31, lo, hi, 3)
+    c = rq.derive(op, lo, hi)
+    assert rq.check_compact(op, c, lo, hi) is None and len(c.knees) == 3 and not c.exceptions
+    k, r, x, b, t = c.knees[0]
+
+    def with_knee(*knee, extra=()):
+        return rq.Compact(c.frac, c.tie, c.base, c.step, [], [knee] + c.knees[1:] + list(extra))
+    for knee, why in [((k, r, lo + 1, b, t), "count differs"),    # one segment only
+                      ((k, r, hi, b, t), "count differs"),
+                      ((k, r, x, b + t + (1 << c.frac), t), "count differs"),
+                      ((k, r, x, b, t + (t >> 2) + 1), "count differs"),
+                      ((k, r, x, b, -1), "step"),
+                      ((k, r, lo, b, t), "outside"),
+                      ((k, 7, x, b, t), "outside")]:
+        assert why in rq.check_compact(op, with_knee(*knee), lo, hi), knee
+    assert "twice" in rq.check_compact(op, with_knee(k, r, x, b, t, extra=[(k, r, x, b, t)]),
+                                       lo, hi)
+    no_knee = rq.Compact(c.frac, c.tie, c.base, c.step, [], c.knees[1:])
+    assert "threshold" in rq.check_compact(op, no_knee, lo, hi)
+    op.attrs["compact"] = with_knee(k, r, x, b + t + (1 << c.frac), t).to_attrs()
+    with pytest.raises(ValueError, match="does not reproduce"):
+        rq.compact_of(op, lo, hi)
+
+
+def test_three_slopes_over_a_wide_range_are_refused():
+    """What is still refused: a row no pair of affine segments follows (three slopes)
+    needs exception points beyond ``MAX_EXCEPTIONS``: derive says so (the IR pass turns
+    it into an HfnError naming the op), never a wrong form."""
+    lo, hi = -6000, 6000
+
+    def f(x):
+        z = np.where(x < -2000, -2000 + (x + 2000) / 8.0, np.where(x > 2000, 2000 + (x - 2000)
+                                                                  / 8.0, x * 1.0))
+        return np.clip(np.round(z / 80.0), -32, 31)
+    th, d = _thresholds_of(f, lo, hi, 63, -32)
+    op = _op([{"thresholds": [th] * 3, "direction": [d] * 3}], -32)
+    with pytest.raises(ValueError, match="affine row"):
+        rq.derive(op, lo, hi)
 
 
 # -- the IR pass, the lowering and the report ----------------------------------------------

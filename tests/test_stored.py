@@ -17,16 +17,16 @@ from hfn_hls.boards import load_board
 from hfn_hls.data import load_dataset
 from hfn_hls.golden import GoldenModel
 from hfn_hls.hls import run_csim
-from hfn_hls.hls.csim import ap_types_dir, compiler
 from hfn_hls.ir.build import build_ir, execute_qonnx
 from hfn_hls.ir.model import Graph, Layer
 from hfn_hls.ir.random_graph import random_graph
 from hfn_hls.ir.ranges import weight_width
 from hfn_hls.lanes import parse_lanes
-from hfn_hls.paths import HLS_TEMPLATES
 from hfn_hls.project.writer import generate
 from hfn_hls.weights import WeightQuant, get_source, layer_bias, layer_weights
 from hfn_hls.weights.stored import decode, encode
+
+from wgen_contract import check_cpp_generators
 
 STORED = get_source("stored")
 
@@ -111,29 +111,6 @@ def test_weight_width_keeps_two_bits_ternary():
         assert STORED.storage_bits(g.layers["l"], g) == {"weights": len(vals) * wb}
 
 
-GENERATOR = r"""
-#include <cstdio>
-#include "hfn_types.h"
-#include "hfn_wgen_stored.h"
-#include "config.h"
-template <class W>
-void dump(const hfn::wgen_stored<W> &gen) {
-    for (int co = 0; co < W::CO; co++) {
-        typename hfn::wgen_stored<W>::lane_t lane;
-        gen.start(lane, co);
-        for (int kc = 0; kc < W::KC; kc++) {
-            typename W::w_t w[W::P_IN];
-            gen.next(lane, kc, w);
-            for (int i = 0; i < W::P_IN; i++)
-                if (kc * W::P_IN + i < W::K) std::printf("%d ", int(w[i]));
-        }
-        std::printf("\n");
-    }
-}
-int main() {
-LAYERS
-}
-"""
 
 
 @pytest.mark.parametrize("lanes", ["1x8", "4x32", "2x3"])
@@ -144,21 +121,7 @@ def test_cpp_stored_generator_gives_the_layers_weights(tmp_path, lanes):
     layers = list(g.layers.values())
     assert {l.source for l in layers} == {"stored"}
     gens = [STORED.hls_generator(l, g, parse_lanes(lanes), f"L{i}") for i, l in enumerate(layers)]
-    (tmp_path / "config.h").write_text("".join(x.config for x in gens))
-    src = tmp_path / "gen.cpp"
-    src.write_text(GENERATOR.replace("LAYERS", "".join(f"    dump({x.type}{x.init});\n"
-                                                       for x in gens)))
-    exe = tmp_path / "gen"
-    subprocess.run([compiler(), "-O0", "-w", "-I", str(HLS_TEMPLATES), "-I", str(tmp_path),
-                    "-I", str(ap_types_dir()), str(src), "-o", str(exe)], check=True)
-    lines = subprocess.run([str(exe)], capture_output=True, text=True,
-                           check=True).stdout.splitlines()
-    for layer in layers:
-        co = layer.shape[0]
-        got = [[int(v) for v in line.split()] for line in lines[:co]]
-        lines = lines[co:]
-        assert got == layer_weights(layer, g).reshape(co, -1).tolist(), layer.name
-    assert not lines
+    check_cpp_generators(tmp_path, g, layers, gens)
 
 
 @pytest.mark.parametrize("seed,stored,pool,lanes", [(0, 1.0, True, "4x8"), (3, 0.5, True, "2x4"),
@@ -225,21 +188,40 @@ def test_brevitas_cnn_csim_bit_exact_on_120_images(tmp_path, brevitas_cnn_ir):
 
 
 def test_rest_of_the_op_set_golden_and_csim(tmp_path, ops_onnx):
-    """Strided 3x3 and 5x5 convolutions, a float conv bias, LeakyReLU, AvgPool2d over the
-    map, QuantLinear exported as Transpose + MatMul: golden == QONNX, csim bit-exact."""
+    """Strided 3x3 and 5x5 convolutions, a float conv bias, a signed activation, AvgPool2d
+    over the map, QuantLinear exported as Transpose + MatMul: golden == QONNX, csim
+    bit-exact."""
     kinds = [n.op_type for n in onnx.load(str(ops_onnx)).graph.node]
-    for op in ("LeakyRelu", "AveragePool", "Transpose", "MatMul"):
+    for op in ("AveragePool", "Transpose", "MatMul"):
         assert op in kinds, op
     g = build_ir(ops_onnx)
     assert [l.shape for l in g.layers.values()] == [[8, 3, 3, 1], [12, 5, 5, 8], [10, 1, 1, 12]]
     assert [o.kind for o in g.ops] == ["conv", "requant", "conv", "requant", "global_sum", "conv"]
-    assert g.tensors[g.ops[1].output].lo < 0                 # the leaky (signed) activation
+    assert g.tensors[g.ops[1].output].lo < 0                 # the signed activation
     x = np.random.default_rng(4).random((64, 1, 8, 8)).astype(np.float32)
     gold, q = golden_vs_qonnx(ops_onnx, g, x)
     assert np.array_equal(q, gold) and len(np.unique(gold)) > 10
     codes = np.random.default_rng(5).integers(0, 256, (30, 8, 8, 1))
     r = csim(g, tmp_path, codes, "2x4")
     assert r["vectors"] == 30 and r["mismatches"] == 0, r
+
+
+def test_leaky_relu_with_a_general_slope_golden_and_csim(tmp_path, leaky_onnx):
+    """A LeakyReLU of slope 1/8 before the signed quantiser: two slopes per requant row,
+    stored as a knee (docs/arithmetic.md); golden == QONNX on every image of the digits
+    test set, csim bit-exact (the hfn::rq_knee stage)."""
+    path = leaky_onnx
+    assert "LeakyRelu" in [n.op_type for n in onnx.load(str(path)).graph.node]
+    g = build_ir(path)
+    knees = [len(o.attrs["compact"]["sets"][0].get("knees", [])) for o in g.walk()
+             if o.kind == "requant"]
+    assert knees[0] == 8, knees                      # every channel of the leaky requant
+    d = load_dataset("digits")
+    gold, q = golden_vs_qonnx(path, g, d.x_test)
+    assert np.array_equal(q, gold) and len(np.unique(gold)) > 10
+    codes = GoldenModel(g).quantize_input(d.x_test.transpose(0, 2, 3, 1))[:40]
+    r = csim(g, tmp_path, codes, "2x4")
+    assert r["vectors"] == 40 and r["mismatches"] == 0, r
 
 
 # -- a model mixing sources; dense and layerfold exports ---------------------------------------

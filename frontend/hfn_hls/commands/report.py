@@ -16,6 +16,13 @@ def add_arguments(p) -> None:
                         "(ratio = its dense_mb / this hidden_mb)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--list", action="store_true", help="list the presets")
+    p.add_argument("--rpg-dof", type=float, metavar="F",
+                   help="RPG figures of --preset with a ring of F (fraction of the virtual "
+                        "conv weights if < 1, else entries)")
+    p.add_argument("--rpg-config", metavar="NAME",
+                   help="RPG figures of a configuration of the papers: resnet18-one-conv, "
+                        "resnet34-resnet18-dof, resnet34-0.25pct")
+    p.add_argument("--ring-bits", type=int, default=8, help="RPG ring width (default 8)")
 
 
 def run(args) -> int:
@@ -31,6 +38,8 @@ def run(args) -> int:
             print(f"{name:28s} {kind:5s} {p.block:10s} blocks={list(p.blocks)} "
                   f"default dataset={p.dataset}")
         return 0
+    if args.rpg_dof is not None or args.rpg_config:
+        return _rpg(args)
     if bool(args.model) == bool(args.preset):
         raise HfnError("hfn-hls report", "give either a model file or --preset",
                        "e.g. 'hfn-hls report model.onnx' or 'hfn-hls report --preset "
@@ -62,4 +71,29 @@ def run(args) -> int:
             a = r["against"]
             print(f"against {a['preset']} (dense, {a['dense_mb']:.6f} MB): "
                   f"{a['ratio']:.1f}x less memory")
+    return 0
+
+
+def _rpg(args) -> int:
+    from ..errors import HfnError
+    from ..models import get_preset
+    from ..rpg_report import PAPER_CONFIGS, format_rpg_report, rpg_report
+
+    if not 4 <= args.ring_bits <= 8:
+        raise HfnError(f"--ring-bits {args.ring_bits}", "the ring has 4 to 8 bits", "e.g. 8")
+    if args.rpg_config:
+        if args.rpg_config not in PAPER_CONFIGS:
+            raise HfnError(f"--rpg-config {args.rpg_config}", "unknown configuration",
+                           f"choose one of: {', '.join(PAPER_CONFIGS)}")
+        name, ds, _ = PAPER_CONFIGS[args.rpg_config]
+        r = rpg_report(get_preset(name, args.dataset or ds), ring_bits=args.ring_bits,
+                       config=args.rpg_config)
+    else:
+        if not args.preset or args.model:
+            raise HfnError("--rpg-dof", "reports a preset", "add --preset, e.g. --preset "
+                           "resnet18 --dataset imagenet")
+        if args.rpg_dof <= 0:
+            raise HfnError(f"--rpg-dof {args.rpg_dof}", "must be positive", "e.g. 0.1")
+        r = rpg_report(get_preset(args.preset, args.dataset), args.rpg_dof, args.ring_bits)
+    print(json.dumps(r, indent=1, sort_keys=True) if args.json else format_rpg_report(r))
     return 0

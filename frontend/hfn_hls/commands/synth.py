@@ -25,6 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="vendor flow: replace the outputs of an earlier vendor run")
     p.add_argument("--freq", type=float, metavar="MHZ",
                    help="with --open on ECP5: nextpnr's target frequency (default the board clock)")
+    p.add_argument("--no-pnr", action="store_true",
+                   help="with --open on ECP5: stop after Yosys (its cell counts against the "
+                        "board; no place and route, Fmax or bitstream)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
@@ -65,6 +68,9 @@ def run(args: argparse.Namespace) -> int:
         raise HfnError(str(rtl), "the project has no RTL",
                        "run 'hfn-hls generate' (it writes PRJ/rtl/) or give --rtl-dir")
     board = _board(prj, args.board)
+    if args.no_pnr and board.family != "ecp5":
+        raise HfnError("--no-pnr", f"board {board.name} is {board.family}: its open flow is "
+                       "Yosys only already", "drop --no-pnr")
     if args.freq is not None and (board.family != "ecp5" or not 0 < args.freq <= 5000):
         raise HfnError(f"--freq {args.freq:g}", "needs an ECP5 board and a positive frequency",
                        "drop --freq (Xilinx boards have no place and route here)")
@@ -72,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     reports.mkdir(exist_ok=True)
     (reports / "synth_open.json").unlink(missing_ok=True)
     r = run_open_synth(rtl, board, log=reports / "yosys.log", out_dir=prj / "ecp5",
-                       target_mhz=args.freq)
+                       target_mhz=args.freq, pnr=not args.no_pnr)
     add_performance(r, prj)
     desc = rtl / "rtl.json"
     pred = json.loads(desc.read_text()).get("predicted") if desc.is_file() else None
@@ -85,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print(r, board)
     if not r["fits"]:
-        if board.family == "ecp5":
+        if r["clock_source"] == "nextpnr":
             from ..rtl_backend.ecp5 import not_fit_error
             raise not_fit_error(board, r["over"], r["over_resources"],
                                 f"nextpnr, against {board.name}'s board file")
@@ -118,7 +124,8 @@ def _print(r: dict, board) -> None:
         print(f"  bitstream: {r['bitstream']} ({r['bitstream_bytes']} bytes); "
               f"seconds: " + ", ".join(f"{k} {v:g}" for k, v in r["seconds"].items()))
     else:
-        print(f"  clock: {r['clock_mhz']:g} MHz nominal (the board file's; Yosys synth_xilinx "
+        tool = "synth_ecp5 (--no-pnr)" if board.family == "ecp5" else "synth_xilinx"
+        print(f"  clock: {r['clock_mhz']:g} MHz nominal (the board file's; Yosys {tool} "
               f"does no place and route, so there is no timing figure)")
     if r.get("predicted"):
         p = r["predicted"]

@@ -37,6 +37,9 @@ def rq_datapath(r: Requant) -> Interval:
     """Every value of ``requant_one``'s bisection for inputs in r.x: the probe values
     ``B + m·S − x·2^F − 1`` for m in [-1, 2^DEPTH − 1] and the tie term."""
     b, s = r.base, r.step
+    if r.has_knees:                                  # either segment of a row
+        _, b2, s2 = r.knee_arrays()
+        b, s = np.concatenate([b, b2]), np.concatenate([s, s2])
     top = (1 << r.levels.bit_length()) - 1
     lo = int(b.min(initial=0)) - int(s.max(initial=0)) - (r.x.hi << r.frac) - 1
     hi = int(b.max(initial=0)) + top * int(s.max(initial=0)) - (r.x.lo << r.frac) + 1
@@ -45,8 +48,15 @@ def rq_datapath(r: Requant) -> Interval:
 
 def rq_roms_types(r: Requant) -> dict:
     """C types of a requant's ROMs and their widths: ``{"base": (type, bits), "step": ...}``."""
-    return {"base": native(min(int(r.base.min(initial=0)), 0), int(r.base.max(initial=0))),
-            "step": native(0, int(r.step.max(initial=0)))}
+    b, s = r.base, r.step
+    if not r.has_knees:
+        return {"base": native(min(int(b.min(initial=0)), 0), int(b.max(initial=0))),
+                "step": native(0, int(s.max(initial=0)))}
+    kx, b2, s2 = r.knee_arrays()
+    return {"base": native(min(int(b.min(initial=0)), int(b2.min()), 0),
+                           max(int(b.max(initial=0)), int(b2.max()))),
+            "step": native(0, max(int(s.max(initial=0)), int(s2.max()))),
+            "knee": native(min(int(kx.min()), 0), max(int(kx.max()), 0))}
 
 
 @dataclass
@@ -145,7 +155,8 @@ def rq_struct(r: Requant, ident: str) -> str:
                        "the input range times 2^frac must fit 64 bits")
     ty = rq_roms_types(r)
     ne = len(r.exceptions)
-    return f"""struct {ident} {{  // requant {r.name} (compact: frac {r.frac}, tie {r.tie})
+    knee = (", knees", f"    typedef {ty['knee'][0]} knee_rom_t;\n") if r.has_knees else ("", "")
+    return f"""struct {ident} {{  // requant {r.name} (compact: frac {r.frac}, tie {r.tie}{knee[0]})
     static const int C = {r.channels}, ITERS = {r.iterations}, R = {r.rows};
     static const int L = {r.levels}, DEPTH = {r.levels.bit_length()}, OUT_MIN = {r.out_min};
     static const int FRAC = {r.frac}, TIE = {r.tie}, NE = {ne}, NEX = {max(ne, 1)};
@@ -154,7 +165,7 @@ def rq_struct(r: Requant, ident: str) -> str:
     typedef {ty["base"][0]} base_rom_t;
     typedef {ty["step"][0]} step_rom_t;
     typedef uint8_t dir_rom_t;
-}};
+{knee[1]}}};
 """
 
 
@@ -170,7 +181,20 @@ def rq_roms(r: Requant, ident: str) -> str:
             f"static const {ident}::dir_rom_t DIR_{ident}[{r.iterations}][{r.rows}] = "
             f"{nested(r.neg)};\n"
             f"// exceptions: {{iteration, row, x, delta}} (the count at x is delta off)\n"
-            f"static const int EXC_{ident}[{len(exc)}][4] = {nested(np.asarray(exc))};\n")
+            f"static const int EXC_{ident}[{len(exc)}][4] = {nested(np.asarray(exc))};\n"
+            + (_knee_roms(r, ident) if r.has_knees else ""))
+
+
+def _knee_roms(r: Requant, ident: str) -> str:
+    kx, b2, s2 = r.knee_arrays()
+    return (f"// knees: x >= KNEE counts with BASE2 / STEP2 (a row without one: KNEE = "
+            f"{r.x.lo}, its own base and step)\n"
+            f"static const {ident}::knee_rom_t KNEE_{ident}[{r.iterations}][{r.rows}] = "
+            f"{nested(kx)};\n"
+            f"static const {ident}::base_rom_t BASE2_{ident}[{r.iterations}][{r.rows}] = "
+            f"{nested(b2)};\n"
+            f"static const {ident}::step_rom_t STEP2_{ident}[{r.iterations}][{r.rows}] = "
+            f"{nested(s2)};\n")
 
 
 def _requants(fw: Firmware, p: Pass) -> list[tuple[Requant, str]]:
@@ -224,6 +248,9 @@ typedef ap_axiu<IN_BITS, 0, 0, 0> in_beat_t;
 def _stage(fw: Firmware, r: Requant | None, ident: str, it: str) -> str:
     if r is None:
         return "hfn::ident()"
+    if r.has_knees:
+        return (f"hfn::rq_knee<{ident}>{{BASE_{ident}, STEP_{ident}, DIR_{ident}, "
+                f"EXC_{ident}, KNEE_{ident}, BASE2_{ident}, STEP2_{ident}, {it}}}")
     return (f"hfn::rq<{ident}>{{BASE_{ident}, STEP_{ident}, DIR_{ident}, EXC_{ident}, "
             f"{it}}}")
 
@@ -292,7 +319,8 @@ static void {ident}_body(int it) {{
 #pragma HLS LOOP_TRIPCOUNT min = {n} max = {n}
         {ident}_body(it);
     }}""")
-    pragmas = [line for gen in fw.generators.values() for line in gen.pragmas]
+    pragmas = list(dict.fromkeys(line for gen in fw.generators.values()   # shared stores once
+                                 for line in gen.pragmas))
     network = "\n".join(pragmas + [
         f"    hfn::read_image<{g.input_tensor.shape[0] * g.input_tensor.shape[1]}, IN_C>"
         f"(s_axis, {fw.buf(g.input)});"] + body + [

@@ -59,10 +59,16 @@ def estimate(program: Program, lanes: Lanes) -> dict:
         # add/sub/skip lanes and the adder into the accumulator; the generator's logic
         lut += banks * lanes.p_in * acc_bits * LUT_PER_ACC_BIT + cost.lut + LUT_CONTROL
         ff += banks * acc_bits + p.window.k * 8 + banks * lanes.p_in * 2 + cost.ff
+    for name in sorted({g.layers[p.layer].source for p in program.conv_passes()}):
+        for kind, n in get_source(name).shared_bits(g).items():   # shared stores, once
+            bits[kind] = bits.get(kind, 0) + n
+            declared[kind] = declared.get(kind, 0) + n
     for r in program.requants():
         n = r.iterations * r.rows
         ty = rq_roms_types(r)
         word = ty["base"][1] + ty["step"][1] + 8
+        if r.has_knees:                              # K, a second base and step per row
+            word += ty["knee"][1] + ty["base"][1] + ty["step"][1]
         bits["requant"] += r.bits
         declared["requant"] += n * word + len(r.exceptions) * 4 * 32
         bram += bram_blocks(n, word)

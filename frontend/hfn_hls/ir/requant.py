@@ -7,7 +7,8 @@ A ``requant`` op's attrs::
     out_min: int
     sets:    [{thresholds: [[T]]·R, direction: [d]·R}]              one per fold iteration
     compact: {frac: F, tie: t,                                       derived, proven equal
-              sets: [{base: [B]·R, step: [S]·R, exceptions: [[r, x, δ], ...]}]}
+              sets: [{base: [B]·R, step: [S]·R, exceptions: [[r, x, δ], ...],
+                      knees: [[r, K, B2, S2], ...]}]}       (knees: only if the op has one)
 
 ``sets`` is the specification (the golden model counts thresholds: ``y = out_min +
 #{j : d·x ≥ T_j}``).  ``compact`` is what hardware stores instead of the L thresholds of
@@ -20,7 +21,10 @@ into ``[lo, hi + 1]`` of the input range (``hw_form``).  The compact row regener
 
 (``S ≥ 0``, ``S ≥ 1`` when ``t ≠ 0``, so ``T̂`` ascends for every ``j ≥ 0``).  The count
 ``c(x) = #{j < L : x ≥ T̂_j}`` plus the ``δ`` of an exception ``[r, x, δ]`` of that row at
-that ``x`` equals ``#{j : x ≥ T'_j}`` for every ``x`` in ``[lo, hi]``: that is what
+that ``x`` equals ``#{j : x ≥ T'_j}`` for every ``x`` in ``[lo, hi]``.  A row with a
+**knee** ``[r, K, B2, S2]`` counts with ``(B2, S2)`` instead of ``(B, S)`` where ``x ≥ K``
+(two affine segments, each counting all L thresholds on its side of ``K``: a LeakyReLU of
+slope neither 0 nor 1 in front of the quantiser).  That is what
 ``CompactRequant`` proves when it derives the form, and what ``check_compact`` proves
 again whenever a backend reads it.  ``tie`` reproduces round-half-to-even ties
 (re-quantising by a power of two: the thresholds step 1, 3, 1, 3, …).
@@ -29,7 +33,7 @@ This module imports neither the golden model nor torch.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -92,11 +96,16 @@ def compact_thresholds(base, step, frac: int, tie: int, n: int) -> np.ndarray:
 
 
 def count(x, base: int, step: int, frac: int, tie: int, L: int,
-          exceptions: dict | None = None) -> np.ndarray:
-    """``c(x)`` of one compact row (exceptions ``{x: δ}`` included), for an array of x."""
+          exceptions: dict | None = None, knee: tuple | None = None) -> np.ndarray:
+    """``c(x)`` of one compact row (exceptions ``{x: δ}`` and a knee ``(K, B2, S2)``
+    included), for an array of x."""
     x = np.asarray(x, dtype=np.int64)
     t = compact_thresholds(base, step, frac, tie, L)
     c = (x[..., None] >= t).sum(-1)
+    if knee is not None:
+        k, b2, s2 = knee
+        c = np.where(x >= k, (x[..., None] >= compact_thresholds(b2, s2, frac, tie, L)).sum(-1),
+                     c)
     if exceptions:
         c = c + np.vectorize(lambda v: exceptions.get(int(v), 0), otypes=[np.int64])(x)
     return c
@@ -111,6 +120,7 @@ class Compact:
     base: np.ndarray             # (sets, rows) int64
     step: np.ndarray             # (sets, rows) int64, >= 0
     exceptions: list             # [(set, row, x, delta)]
+    knees: list = field(default_factory=list)    # [(set, row, K, base2, step2)]
 
     def to_attrs(self) -> dict:
         sets = []
@@ -119,6 +129,9 @@ class Compact:
                          "step": [int(v) for v in self.step[s]],
                          "exceptions": [[int(r), int(x), int(d)]
                                         for (k, r, x, d) in self.exceptions if k == s]})
+            if self.knees:                           # absent where no row has a knee
+                sets[-1]["knees"] = [[int(r), int(x), int(b), int(t)]
+                                     for (k, r, x, b, t) in self.knees if k == s]
         return {"frac": int(self.frac), "tie": int(self.tie), "sets": sets}
 
     @classmethod
@@ -127,15 +140,37 @@ class Compact:
         step = np.asarray([s["step"] for s in a["sets"]], dtype=np.int64)
         exc = [(k, int(r), int(x), int(d)) for k, s in enumerate(a["sets"])
                for r, x, d in s.get("exceptions", [])]
-        return cls(int(a["frac"]), int(a["tie"]), base, step, exc)
+        knees = [(k, int(r), int(x), int(b), int(t)) for k, s in enumerate(a["sets"])
+                 for r, x, b, t in s.get("knees", [])]
+        return cls(int(a["frac"]), int(a["tie"]), base, step, exc, knees)
 
     def exceptions_of(self, s: int, r: int) -> dict:
         return {x: d for (k, rr, x, d) in self.exceptions if k == s and rr == r}
 
+    def knee_of(self, s: int, r: int) -> tuple | None:
+        """``(K, B2, S2)`` of a row with a knee, else None."""
+        return next(((x, b, t) for (k, rr, x, b, t) in self.knees if k == s and rr == r),
+                    None)
+
+    def knee_arrays(self, lo: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(K, B2, S2)`` of every row as hardware stores them, shape (sets, rows): a row
+        without a knee gets ``K = lo`` (every input takes the second segment) and its own
+        base and step as the second segment."""
+        kx = np.full(self.base.shape, lo, dtype=np.int64)
+        b2, s2 = self.base.copy(), self.step.copy()
+        for (k, r, x, b, t) in self.knees:
+            kx[k, r], b2[k, r], s2[k, r] = x, b, t
+        return kx, b2, s2
+
 
 def _bounds(T: np.ndarray, lo: int, hi: int, frac: int, tie: int):
     """Per row and j the integer interval [lower, upper] that ``B + j·S`` must lie in for
-    the clipped ``T̂_j`` to equal the clipped ``T_j`` (±_INF: unbounded)."""
+    the clipped ``T̂_j`` to equal the clipped ``T_j`` (±_INF: unbounded).  ``lo`` / ``hi``
+    are scalars or per-row arrays (a knee's segments fit on parts of the range)."""
+    if np.ndim(lo):
+        lo = np.asarray(lo, dtype=np.int64)[:, None]
+    if np.ndim(hi):
+        hi = np.asarray(hi, dtype=np.int64)[:, None]
     one = 1 << frac
     c = tie_terms(tie, T.shape[-1])
     low = np.where(T <= lo, -_INF, np.where(T >= hi + 1, hi * one - c + 1, (T - 1) * one - c + 1))
@@ -200,10 +235,12 @@ def _step_bound(lo: int, hi: int, frac: int) -> int:
     return (hi - lo + 3) << frac
 
 
-def _params(T: np.ndarray, lo: int, hi: int, frac: int, tie: int):
-    """(base, step) of rows that fit at ``frac``: the smallest step, the base nearest 0."""
+def _params(T: np.ndarray, lo, hi, frac: int, tie: int, bound: int | None = None):
+    """(base, step) of rows that fit at ``frac`` on [lo, hi] (scalars or per-row arrays;
+    ``bound``: the step bound of the whole range): the smallest step, the base nearest 0."""
     low, up = _bounds(T, lo, hi, frac, tie)
-    ok, step = _smallest_step(low, up, tie, _step_bound(lo, hi, frac))
+    ok, step = _smallest_step(low, up, tie, _step_bound(lo, hi, frac) if bound is None
+                              else bound)
     assert np.all(ok)
     j = np.arange(T.shape[1], dtype=np.int64)
     sj = step[:, None] * j
@@ -264,12 +301,75 @@ def _robust_fit(T: np.ndarray, lo: int, hi: int, frac: int, tie: int):
     return best[1], best[2], best[3]
 
 
+def _fits(T: np.ndarray, lo, hi, frac: int, tie: int, bound: int) -> np.ndarray:
+    """Per row whether one compact row reproduces it on [lo, hi] (per-row arrays)."""
+    low, up = _bounds(T, lo, hi, frac, tie)
+    return _smallest_step(low, up, tie, bound)[0]
+
+
+def _knee_interval(T: np.ndarray, lo: int, hi: int, frac: int, tie: int):
+    """``(k2, k1)`` per row: a knee ``K`` works at ``frac`` iff ``k2 ≤ K ≤ k1``.  ``k1`` is
+    the largest ``K`` in [lo + 1, hi] such that one compact row reproduces the row on
+    [lo, K − 1] (``lo``: none), ``k2`` the smallest such that one reproduces it on [K, hi]
+    (``hi + 1``: none).  Both searches are binary: reproducing a row on a range implies
+    reproducing it on every sub-range, so the first property shrinks and the second grows
+    as K grows."""
+    n = T.shape[0]
+    bound = _step_bound(lo, hi, frac)
+    a, b = np.full(n, lo, dtype=np.int64), np.full(n, hi, dtype=np.int64)
+    while np.any(a < b):                             # the largest K with seg 1 on [lo, K-1]
+        m = (a + b + 1) // 2
+        ok = _fits(T, lo, m - 1, frac, tie, bound) | (a >= b)
+        a, b = np.where(ok, m, a), np.where(ok, b, m - 1)
+    k1 = a
+    a, b = np.full(n, lo + 1, dtype=np.int64), np.full(n, hi + 1, dtype=np.int64)
+    while np.any(a < b):                             # the smallest K with seg 2 on [K, hi]
+        m = (a + b) // 2
+        ok = _fits(T, np.minimum(m, hi), hi, frac, tie, bound) | (a >= b)
+        a, b = np.where(ok, a, m + 1), np.where(ok, m, b)
+    return a, k1
+
+
+def _knee_rows(T: np.ndarray, lo: int, hi: int, tie: int, max_frac: int = MAX_FRAC):
+    """Per row the smallest F (or -1) at which a knee row (two compact segments split at
+    some ``K``) reproduces it."""
+    n = T.shape[0]
+    frac = np.full(n, -1, dtype=np.int64)
+    todo = np.arange(n)
+    if hi <= lo:
+        return frac
+    for f in range(max_frac + 1):
+        if not todo.size:
+            break
+        k2, k1 = _knee_interval(T[todo], lo, hi, f, tie)
+        ok = (k2 <= k1) & (k1 > lo)
+        frac[todo[ok]] = f
+        todo = todo[~ok]
+    return frac
+
+
+def _knee_params(T: np.ndarray, lo: int, hi: int, frac: int, tie: int):
+    """``(ok, K, B1, S1, B2, S2)`` per row at ``frac``: the knee at the smallest ``K`` the
+    second segment allows, each segment's smallest step and base nearest 0."""
+    k2, k1 = _knee_interval(T, lo, hi, frac, tie)
+    ok = (k2 <= k1) & (k1 > lo)
+    z = np.zeros(T.shape[0], dtype=np.int64)
+    if not np.any(ok):
+        return ok, z, z, z, z, z
+    kx = np.where(ok, k2, lo + 1)
+    bound = _step_bound(lo, hi, frac)
+    b1, s1, b2, s2 = z.copy(), z.copy(), z.copy(), z.copy()
+    b1[ok], s1[ok] = _params(T[ok], lo, kx[ok] - 1, frac, tie, bound)
+    b2[ok], s2[ok] = _params(T[ok], kx[ok], hi, frac, tie, bound)
+    return ok, kx, b1, s1, b2, s2
+
+
 def derive(op: Op, lo: int, hi: int) -> Compact:
     """The compact form of ``op`` on inputs in [lo, hi]: no tie mode if every row fits
-    without, else the tie mode with the fewest exception rows (then the fewest fraction
-    bits), one ``F`` for the op (the largest its
-    rows need), per row the smallest step and the base nearest 0; rows no compact row
-    reproduces get their best fit plus exception points."""
+    without, else the tie mode with the fewest rows that need exceptions (then the fewest
+    fraction bits), one ``F`` for the op (the largest its rows need), per row the smallest
+    step and the base nearest 0; a row no compact row reproduces gets a knee (two
+    segments) if that reproduces it, else its best fit plus exception points."""
     T, _ = hw_form(op, lo, hi)
     ns, nr, L = T.shape
     flat = T.reshape(ns * nr, L)
@@ -279,34 +379,46 @@ def derive(op: Op, lo: int, hi: int) -> Compact:
     best = None
     for tie in (TIE_NONE, TIE_EVEN, TIE_ODD):
         fr = _fit_rows(flat, lo, hi, tie)
-        bad = int(np.sum(fr < 0))
-        frac = int(fr.max()) if np.any(fr >= 0) else 0
-        key = (bad, frac)
+        kf = np.full(len(fr), -1, dtype=np.int64)
+        if np.any(fr < 0):                             # rows with two slopes: a knee
+            kf[fr < 0] = _knee_rows(flat[fr < 0], lo, hi, tie)
+        bad = int(np.sum((fr < 0) & (kf < 0)))
+        frac = int(max(fr.max(), kf.max(), 0))
+        key = (bad, int(np.sum(kf >= 0)), frac)
         if best is None or key < best[0]:
-            best = (key, tie, fr, frac)
-        if bad == 0:                                   # a tie mode only where ties are
+            best = (key, tie, fr, kf, frac)
+        if bad == 0 and not np.any(fr < 0):            # a tie mode only where ties are
             break
-    _, tie, fr, frac = best
+    _, tie, fr, kf, frac = best
     base = np.zeros(ns * nr, dtype=np.int64)
     step = np.zeros(ns * nr, dtype=np.int64)
     good = fr >= 0
     if np.any(good):
         base[good], step[good] = _params(flat[good], lo, hi, frac, tie)
+    knees = []
+    kneed = np.nonzero(~good & (kf >= 0))[0]
+    if kneed.size:
+        ok, kx, b1, s1, b2, s2 = _knee_params(flat[kneed], lo, hi, frac, tie)
+        for n, i in enumerate(kneed):
+            if ok[n]:
+                base[i], step[i] = b1[n], s1[n]
+                knees.append((int(i // nr), int(i % nr), int(kx[n]), int(b2[n]), int(s2[n])))
+        kf[kneed[~ok]] = -1                            # not at the op's F: exceptions
     exc = []
-    for i in np.nonzero(~good)[0]:
+    for i in np.nonzero(~good & (kf < 0))[0]:
         b, s, pts = _robust_fit(flat[i], lo, hi, frac, tie)
         base[i], step[i] = b, s
         exc += [(int(i // nr), int(i % nr), x, d) for x, d in sorted(pts.items())]
     if len(exc) > MAX_EXCEPTIONS:
         raise ValueError(f"{len(exc)} exception points: the thresholds are far from any "
-                         "affine row (more than %d)" % MAX_EXCEPTIONS)
-    return Compact(frac, tie, base.reshape(ns, nr), step.reshape(ns, nr), exc)
+                         "affine row or pair of affine rows (more than %d)" % MAX_EXCEPTIONS)
+    return Compact(frac, tie, base.reshape(ns, nr), step.reshape(ns, nr), exc, sorted(knees))
 
 
 def check_compact(op: Op, c: Compact, lo: int, hi: int) -> str | None:
     """The proof: ``None`` if ``c`` reproduces the requant on every input in [lo, hi],
-    else the first reason it does not.  A row without exceptions must give the same
-    clipped thresholds (then the counts agree on [lo, hi]); a row with exceptions is
+    else the first reason it does not.  A row without exceptions or knee must give the
+    same clipped thresholds (then the counts agree on [lo, hi]); a row with either is
     compared at every point of [lo, hi] where either count can change (so on all of it)."""
     T, _ = hw_form(op, lo, hi)
     ns, nr, L = T.shape
@@ -314,36 +426,50 @@ def check_compact(op: Op, c: Compact, lo: int, hi: int) -> str | None:
         return f"compact sets {list(c.base.shape)} / {list(c.step.shape)}, expected {[ns, nr]}"
     if c.tie not in (TIE_NONE, TIE_EVEN, TIE_ODD) or not 0 <= c.frac <= 62:
         return f"frac {c.frac} / tie {c.tie} out of range"
-    if np.any(c.step < (1 if c.tie else 0)):
+    smin = 1 if c.tie else 0
+    if np.any(c.step < smin) or any(t < smin for (_, _, _, _, t) in c.knees):
         return "a step below " + ("1 (tie mode)" if c.tie else "0")
-    big = max(abs(int(c.base.min(initial=0))), int(c.base.max(initial=0))) + \
-        (L + 1) * int(c.step.max(initial=0)) + 2
+    bases = [int(c.base.min(initial=0)), int(c.base.max(initial=0))] + \
+        [b for (_, _, _, b, _) in c.knees]
+    steps = [int(c.step.max(initial=0))] + [t for (_, _, _, _, t) in c.knees]
+    big = max(abs(b) for b in bases) + (L + 1) * max(steps) + 2
     if big >= 1 << 62:                               # the regeneration must not overflow
         return f"base / step too large ({big} >= 2^62)"
     if L == 0:
-        return "exceptions on a requant without thresholds" if c.exceptions else None
+        return "exceptions or knees on a requant without thresholds" \
+            if c.exceptions or c.knees else None
     that = np.clip(compact_thresholds(c.base, c.step, c.frac, c.tie, L), lo, hi + 1)
-    with_exc = {(k, r) for (k, r, _, _) in c.exceptions}
+    irregular = {(k, r) for (k, r, _, _) in c.exceptions}
     for (k, r, x, d) in c.exceptions:
         if not (0 <= k < ns and 0 <= r < nr and lo <= x <= hi and d != 0):
             return f"exception {[k, r, x, d]} outside the sets, rows or input range"
+    kneed = set()
+    for (k, r, x, b, t) in c.knees:
+        if not (0 <= k < ns and 0 <= r < nr and lo < x <= hi) or (k, r) in kneed:
+            return f"knee {[k, r, x, b, t]} outside the sets, rows or input range, or twice"
+        kneed.add((k, r))
+    irregular |= kneed
     for k in range(ns):
         for r in range(nr):
-            if (k, r) not in with_exc:
+            if (k, r) not in irregular:
                 if not np.array_equal(that[k, r], T[k, r]):
                     j = int(np.nonzero(that[k, r] != T[k, r])[0][0])
                     return (f"set {k} row {r}: threshold {j} is {int(T[k, r, j])}, the "
                             f"compact row gives {int(that[k, r, j])}")
                 continue
             # both counts are step functions of x that change only at a threshold (T or
-            # T-hat) or around an exception point: comparing them at lo and at every such
-            # point in [lo, hi] compares them on the whole range
+            # either segment's T-hat), at the knee or around an exception point:
+            # comparing them at lo and at every such point in [lo, hi] compares them on
+            # the whole range
             exc = c.exceptions_of(k, r)
+            knee = c.knee_of(k, r)
+            extra = [] if knee is None else \
+                [[knee[0]], compact_thresholds(knee[1], knee[2], c.frac, c.tie, L)]
             pts = np.concatenate([[lo], T[k, r], that[k, r], list(exc),
-                                  [x + 1 for x in exc]]).astype(np.int64)
+                                  [x + 1 for x in exc]] + extra).astype(np.int64)
             xs = np.unique(pts[(pts >= lo) & (pts <= hi)])
             want = (xs[:, None] >= T[k, r][None, :]).sum(1)
-            got = count(xs, c.base[k, r], c.step[k, r], c.frac, c.tie, L, exc)
+            got = count(xs, c.base[k, r], c.step[k, r], c.frac, c.tie, L, exc, knee)
             if not np.array_equal(got, want):
                 x = int(xs[np.nonzero(got != want)[0][0]])
                 return f"set {k} row {r}: at x = {x} the count differs"
@@ -372,17 +498,21 @@ def compact_of(op: Op, lo: int, hi: int) -> Compact:
 @dataclass(frozen=True)
 class Widths:
     """Bits of a compact requant: per row ``base`` (signed) + ``step`` (unsigned) + the
-    direction flag; per exception its row index (over all sets), input value and δ."""
+    direction flag, and if some row of the op has a knee, per row also the knee input
+    ``knee`` (signed) and a second base and step (a row without one repeats its own);
+    per exception its row index (over all sets), input value and δ."""
 
     base: int
     step: int
     exc_row: int
     exc_x: int
     exc_delta: int
+    knee: int = 0                # 0: no row of the op has a knee
 
     @property
     def row(self) -> int:
-        return self.base + self.step + 1
+        return self.base + self.step + 1 + (self.knee + self.base + self.step if self.knee
+                                            else 0)
 
     @property
     def exception(self) -> int:
@@ -390,15 +520,19 @@ class Widths:
 
 
 def widths(c: Compact, lo: int, hi: int) -> Widths:
-    b = range_bits(min(int(c.base.min(initial=0)), -1), int(c.base.max(initial=0)))
-    s = max(1, int(c.step.max(initial=0)).bit_length())
+    kb = [b for (_, _, _, b, _) in c.knees]
+    b = range_bits(min([int(c.base.min(initial=0)), -1] + kb),
+                   max([int(c.base.max(initial=0))] + kb))
+    s = max(1, max([int(c.step.max(initial=0))] + [t for (*_, t) in c.knees]).bit_length())
     d = max([abs(e[3]) for e in c.exceptions] + [1])
-    return Widths(b, s, max(1, (c.base.size - 1).bit_length()),
-                  range_bits(min(lo, -1), hi), range_bits(-d, d))
+    xw = range_bits(min(lo, -1), hi)
+    return Widths(b, s, max(1, (c.base.size - 1).bit_length()), xw, range_bits(-d, d),
+                  xw if c.knees else 0)
 
 
 def compact_bits(c: Compact, lo: int, hi: int) -> int:
-    """On-chip bits of a compact requant: rows × (base + step + direction) + exceptions."""
+    """On-chip bits of a compact requant: rows × (base + step + direction [+ knee, base2,
+    step2]) + exceptions."""
     w = widths(c, lo, hi)
     return c.base.size * w.row + len(c.exceptions) * w.exception
 

@@ -102,6 +102,15 @@ class Requant:
         return self.compact.step
 
     @property
+    def has_knees(self) -> bool:
+        """Some row has a knee: every row then stores ``(K, B2, S2)`` too."""
+        return bool(self.compact.knees)
+
+    def knee_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(K, B2, S2)`` per iteration and row (``Compact.knee_arrays``)."""
+        return self.compact.knee_arrays(self.x.lo)
+
+    @property
     def exceptions(self) -> list:
         """``[(iteration, row, x, delta)]``: the count at ``x`` is the compact count + delta."""
         return self.compact.exceptions

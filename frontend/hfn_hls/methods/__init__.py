@@ -22,6 +22,7 @@ REGISTRY: dict[str, str] = {
     "hfn": "hfn",
     "dense": "dense",
     "layerfold": "layerfold",
+    "rpg": "rpg",
     "smh": "smh",
 }
 

@@ -6,7 +6,7 @@ writes its layer table, places the layers on their sources' weight generators an
 requants on the three requant units (R1, Rs, R2: their compact rows, ``ir/requant.py``).
 Widths come from the bound analysis (``ir/ranges.py``, carried by the Program): fmap
 elements (EW), accumulators and values between the units (VW), weights (WB); each
-requant unit's own widths from the rows and input ranges it holds (``_unit_params``).
+requant unit's own widths from the rows and input ranges it holds (``unit_params``).
 See docs/rtl.md.
 """
 from __future__ import annotations
@@ -101,26 +101,41 @@ def _widths(graph: Graph, prog: Program, w_max: int, pi: int) -> dict:
         vals.append(p.acc.signed_bits)
         if p.sum is not None:
             vals.append(p.sum.signed_bits + 1)
-    for r in prog.requants():
-        for v in (r.x, r.out):
-            vals.append(range_bits(min(v.lo, -1), v.hi + 1) + 1)
-        vals.append(range_bits(-1, r.levels) + 1)
+    vals += requant_value_bits(prog)
     return {"EW": ew, "SW": sw, "VW": max(vals + [sw]),
             "B": max([2] + [im.tree_depth(r.levels) for r in prog.requants()])}
 
 
-UNIT_PARAMS = ("XW", "FU", "EW", "AW", "SW", "OW", "NE", "DW", "TIES")
+def requant_value_bits(prog: Program) -> list[int]:
+    """Signed widths the drain's value path needs around every requant of ``prog``: its
+    input and output ranges and its level count (both engines' VW)."""
+    vals = []
+    for r in prog.requants():
+        for v in (r.x, r.out):
+            vals.append(range_bits(min(v.lo, -1), v.hi + 1) + 1)
+        vals.append(range_bits(-1, r.levels) + 1)
+    return vals
 
 
-def _unit_params(u: int, images: im.RequantImages, stages: int, fp: dict) -> tuple[dict, list]:
+UNIT_PARAMS = ("XW", "FU", "EW", "AW", "SW", "OW", "NE", "DW", "TIES", "KNEE")
+
+
+def word_width(params: dict, u: int) -> int:
+    """Bits of one ROM word of requant unit u: {neg, S, A}, and {K, S2, A2} above it in a
+    unit with knees (``R<u>_KNEE``: absent = 0)."""
+    aw, sw = params[f"R{u}_AW"], params[f"R{u}_SW"]
+    return aw + sw + 1 + (params[f"R{u}_XW"] + aw + sw if params.get(f"R{u}_KNEE") else 0)
+
+
+def unit_params(u: int, images: im.RequantImages, stages: int, fp: dict) -> tuple[dict, list]:
     """Parameters ``R<u>_<k>`` of requant unit u (k in UNIT_PARAMS: input width, fraction
     bits, datapath, stored A and step widths, output width, exception entries per lane and
     delta width, tie logic) and its ROM words per lane, at least the floor's ``fp``."""
     g = {k: fp.get(f"R{u}_{k}", 0) for k in UNIT_PARAMS}
     fu = max(images.frac, g["FU"])
     words = images.words(stages, fu)
-    a = [w[1] for lane in words for w in lane] or [0]
-    s = [w[2] for lane in words for w in lane] or [0]
+    a = [w[i] for lane in words for w in lane for i in (1, 4)] or [0]
+    s = [w[i] for lane in words for w in lane for i in (2, 5)] or [0]
     rs = images.requants
     xlo = min([r.x.lo for r in rs] + [-1])
     xhi = max([r.x.hi for r in rs] + [0])
@@ -136,11 +151,12 @@ def _unit_params(u: int, images: im.RequantImages, stages: int, fp: dict) -> tup
     v = {"XW": xw, "FU": fu, "EW": max(e.signed_bits, xw + fu + 1, aw + 1, sw + stages),
          "AW": aw, "SW": sw, "OW": max(out.signed_bits, stages + 1),
          "NE": max(len(lane) for lane in images.exc), "DW": range_bits(-dmax, dmax),
-         "TIES": int(images.ties)}
+         "TIES": int(images.ties), "KNEE": int(images.knees)}
     v = {k: max(x, g[k]) for k, x in v.items()}
     v["OW"] = max(v["OW"], v["DW"])
     v["EW"] = max(v["EW"], v["XW"] + v["FU"] + 1, v["AW"] + 1, v["SW"] + stages)
-    return {f"R{u}_{k}": x for k, x in v.items()}, words
+    # R<u>_KNEE only where 1: a design without knees keeps today's parameter list
+    return {f"R{u}_{k}": x for k, x in v.items() if k != "KNEE" or x}, words
 
 
 def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Design:
@@ -213,17 +229,17 @@ def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Des
     rq_roms, rq_words = {}, {}
     taw = clog2(max_g) + 1
     for u in range(3):
-        prm, words = _unit_params(u, units[u], stages, fp)
+        prm, words = unit_params(u, units[u], stages, fp)
         rq_params.update(prm)
-        aw_, sw_ = prm[f"R{u}_AW"], prm[f"R{u}_SW"]
+        aw_, sw_, xw_ = prm[f"R{u}_AW"], prm[f"R{u}_SW"], prm[f"R{u}_XW"]
+        kn = prm.get(f"R{u}_KNEE", 0)
         for o in range(po):
             name = f"rq_u{u}_l{o}"
             cells = words[o]
             if cells or fd.get(name):
-                ws = [(n << (aw_ + sw_)) | ((sv & ((1 << sw_) - 1)) << aw_) | (a & ((1 << aw_) - 1))
-                      for n, a, sv in cells]
+                ws = im.row_words(cells, aw_, sw_, xw_, kn)
                 ws += [0] * (fd.get(name, 0) - len(ws))
-                rq_roms[(u, o)] = Rom(name, aw_ + sw_ + 1, ws, "requant")
+                rq_roms[(u, o)] = Rom(name, word_width(prm, u), ws, "requant")
                 taw = max(taw, clog2(len(ws)) + 1)
         rq_words[u] = words
     gw = max(clog2(max_g) if max_g > 1 else 1, fp.get("GW", 0))
@@ -250,7 +266,7 @@ def compile_design(graph: Graph, lanes: Lanes, floor: dict | None = None) -> Des
         params[k] = max(params[k], fp.get(k, 0))
     rq_exc = {}
     for u in range(3):
-        rq_exc.update(_exception_words(u, units[u], params, po))
+        rq_exc.update(exception_words(u, units[u], params, po))
     d = Design(params, roms, rq_roms, rq_exc, prog, generators=gens, lanes=lanes)
     d.stats = _stats(graph, prog, roms, rq_roms, lanes)
     for gen in gens.values():       # a generator's own figures (smh: tile buffer, copies)
@@ -263,7 +279,7 @@ def exception_width(params: dict, u: int) -> int:
     return 1 + params["TAW"] + params[f"R{u}_XW"] + params[f"R{u}_DW"]
 
 
-def _exception_words(u: int, images: im.RequantImages, params: dict, po: int) -> dict:
+def exception_words(u: int, images: im.RequantImages, params: dict, po: int) -> dict:
     """Per lane of unit u its ``max(NE, 1)`` entry words (unused entries 0: invalid)."""
     ne = params[f"R{u}_NE"]
     taw, xw, dw = params["TAW"], params[f"R{u}_XW"], params[f"R{u}_DW"]

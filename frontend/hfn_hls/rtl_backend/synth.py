@@ -52,18 +52,19 @@ XILINX = ("xc7", "xcup")
 
 
 def run_open_synth(rtl_dir: Path, board: Board, log: Path | None = None,
-                   out_dir: Path | None = None, target_mhz: float | None = None) -> dict:
+                   out_dir: Path | None = None, target_mhz: float | None = None,
+                   pnr: bool = True) -> dict:
     """Synthesise ``rtl_dir``'s hfn_top for ``board``; returns the figures, ``fits`` and
     the clock the performance figures use (``clock_mhz``, ``clock_source``).
 
     ECP5 boards also place, route and pack a bitstream into ``out_dir`` (default: the
     folder ``ecp5`` beside ``rtl_dir``) at nextpnr target ``target_mhz`` (default the
-    board clock)."""
+    board clock); ``pnr=False`` stops after Yosys (its cell counts in nextpnr's units)."""
     rtl_dir = Path(rtl_dir)
     if board.family == "ecp5":
         from .ecp5 import run_ecp5
         return run_ecp5(rtl_dir, board, Path(out_dir) if out_dir else rtl_dir.parent / "ecp5",
-                        log=log, target_mhz=target_mhz)
+                        log=log, target_mhz=target_mhz, pnr=pnr)
     if board.family not in XILINX:
         raise HfnError(f"board {board.name}", f"no open flow for family {board.family!r}",
                        f"use one of {', '.join(FAMILIES)}")

@@ -21,12 +21,12 @@ from ..paths import RTL_DIR
 from ..validate import Doc, Name, check, read_json
 from ..weights import REGISTRY, get_source
 from . import images as im
-from .design import Design, clog2, compile_design, exception_width
+from .design import Design, clog2, compile_design, exception_width, word_width
 
 CORE = ["hfn_rom.v", "hfn_const.v", "hfn_lanes.v", "hfn_requant_lane.v", "hfn_requant.v",
         "hfn_engine.v"]
 # the whole library: the engine and every registered source's generator (lint checks all)
-LIBRARY = CORE + [f for src in REGISTRY.values() for f in src.rtl_files if f not in CORE]
+LIBRARY = list(dict.fromkeys(CORE + [f for src in REGISTRY.values() for f in src.rtl_files]))
 TOP = "hfn_top"
 
 
@@ -36,6 +36,27 @@ def library_files(d: Design) -> list[str]:
     for name in d.generators:
         out += [f for f in get_source(name).rtl_files if f not in out]
     return out
+
+
+def top_ports(in_w: int) -> list[str]:
+    """The top's module header up to its port list's end: the AXI4-Stream ports of
+    docs/interfaces.md (both engines' tops)."""
+    return [f"module {TOP} (",
+            "    input  wire        ap_clk,",
+            "    input  wire        ap_rst_n,",
+            f"    input  wire [{in_w - 1}:0] s_axis_TDATA,",
+            "    input  wire        s_axis_TVALID,",
+            "    output wire        s_axis_TREADY,",
+            f"    input  wire [{in_w // 8 - 1}:0] s_axis_TKEEP,",
+            f"    input  wire [{in_w // 8 - 1}:0] s_axis_TSTRB,",
+            "    input  wire [0:0]  s_axis_TLAST,",
+            "    output wire [31:0] m_axis_TDATA,",
+            "    output wire        m_axis_TVALID,",
+            "    input  wire        m_axis_TREADY,",
+            "    output wire [3:0]  m_axis_TKEEP,",
+            "    output wire [3:0]  m_axis_TSTRB,",
+            "    output wire [0:0]  m_axis_TLAST",
+            ");"]
 
 
 def top_verilog(d: Design) -> str:
@@ -51,22 +72,7 @@ def top_verilog(d: Design) -> str:
     w("`ifndef HFN_MEM_DIR")
     w("`define HFN_MEM_DIR \".\"")
     w("`endif")
-    w(f"module {TOP} (")
-    w("    input  wire        ap_clk,")
-    w("    input  wire        ap_rst_n,")
-    w(f"    input  wire [{in_w - 1}:0] s_axis_TDATA,")
-    w("    input  wire        s_axis_TVALID,")
-    w("    output wire        s_axis_TREADY,")
-    w(f"    input  wire [{in_w // 8 - 1}:0] s_axis_TKEEP,")
-    w(f"    input  wire [{in_w // 8 - 1}:0] s_axis_TSTRB,")
-    w("    input  wire [0:0]  s_axis_TLAST,")
-    w("    output wire [31:0] m_axis_TDATA,")
-    w("    output wire        m_axis_TVALID,")
-    w("    input  wire        m_axis_TREADY,")
-    w("    output wire [3:0]  m_axis_TKEEP,")
-    w("    output wire [3:0]  m_axis_TSTRB,")
-    w("    output wire [0:0]  m_axis_TLAST")
-    w(");")
+    L += top_ports(in_w)
     for k, v in p.items():
         w(f"    localparam integer {k} = {v};")
     w("    assign m_axis_TKEEP = 4'hf;")
@@ -84,8 +90,12 @@ def top_verilog(d: Design) -> str:
     w("    /* verilator lint_off UNUSEDSIGNAL */  // each ROM uses the address bits it needs")
     w("    wire [3*TAW-1:0] rq_addr;")
     w("    /* verilator lint_on UNUSEDSIGNAL */")
-    w("    localparam integer Q0 = R0_AW + R0_SW + 1, Q1 = R1_AW + R1_SW + 1, "
-      "Q2 = R2_AW + R2_SW + 1;")
+    if not any(f"R{u}_KNEE" in p for u in range(3)):
+        w("    localparam integer Q0 = R0_AW + R0_SW + 1, Q1 = R1_AW + R1_SW + 1, "
+          "Q2 = R2_AW + R2_SW + 1;")
+    else:                      # the ROM word of a unit with knees: {K, S2, A2, neg, S, A}
+        for u in range(3):
+            w(f"    localparam integer Q{u} = {word_width(p, u)};")
     for u in range(3):
         w(f"    localparam integer X{u} = {max(p[f'R{u}_NE'], 1)} * "
           f"(1 + TAW + R{u}_XW + R{u}_DW);")
@@ -122,7 +132,7 @@ def top_verilog(d: Design) -> str:
     # requant unit u, lane o: its ROM of compact rows and its constant exception entries
     q_off = x_off = 0
     for u in range(3):
-        q = p[f"R{u}_AW"] + p[f"R{u}_SW"] + 1
+        q = word_width(p, u)
         ex = max(p[f"R{u}_NE"], 1) * exception_width(p, u)
         for o in range(po):
             qs = f"rq_q[{q_off + (o + 1) * q - 1}:{q_off + o * q}]"
@@ -181,6 +191,16 @@ def _generators(d: Design, w) -> None:
         w("    wire _unused_sel = &{1'b0, w_sel};")
 
 
+def _desc(engine: str, lanes, board: Board | None, files: list, mems: list, params: dict,
+          stats: dict) -> dict:
+    """The fields of rtl.json both engines write."""
+    return {"top": TOP, "engine": engine, "lanes": str(lanes), "lanes_total": lanes.total,
+            "board": board.name if board is not None else None, "verilog": files,
+            "mem": mems, "parameters": params, "rom_bits": stats["rom_bits"],
+            "unique_weights": stats["unique_weights"], "macs": stats["macs"],
+            "engine_macs": stats["engine_macs"]}
+
+
 def write_rtl(graph: Graph, board: Board | None, lanes, out_dir: Path, *,
               floor: dict | None = None) -> dict:
     """Write the RTL of ``graph`` into ``out_dir`` (replaced); returns its description.
@@ -211,22 +231,8 @@ def write_rtl(graph: Graph, board: Board | None, lanes, out_dir: Path, *,
             (tmp / name).write_text(im.hex_lines(d.rq_exc[(u, o)],
                                                  exception_width(d.params, u)))
             mems.append(name)
-        desc = {
-            "top": TOP,
-            "engine": "channel",
-            "lanes": str(lanes),
-            "lanes_total": lanes.total,
-            "board": board.name if board is not None else None,
-            "verilog": files,
-            "mem": mems,
-            "parameters": d.params,
-            "rom_bits": d.stats["rom_bits"],
-            "unique_weights": d.stats["unique_weights"],
-            "macs": d.stats["macs"],
-            "engine_macs": d.stats["engine_macs"],
-            "ideal_cycles": d.stats["ideal_cycles"],
-            "passes": len(d.program.conv_passes()),
-        }
+        desc = _desc("channel", lanes, board, files, mems, d.params, d.stats)
+        desc.update(ideal_cycles=d.stats["ideal_cycles"], passes=len(d.program.conv_passes()))
         for k, v in d.stats.items():     # a generator's own figures (smh: its tile, copies)
             desc.setdefault(k, v)
         (tmp / "rtl.json").write_text(json.dumps(desc, indent=1, sort_keys=True) + "\n")
@@ -252,25 +258,10 @@ def _write_pixel(graph: Graph, board: Board | None, cfg, out_dir: Path,
             files.append(f)
         tops, mems = pw.write_files(d, tmp)
         files += tops
-        desc = {
-            "top": TOP,
-            "engine": "pixel",
-            "lanes": str(cfg),
-            "lanes_total": cfg.lanes,
-            "config": cfg.to_dict(),
-            "board": board.name if board is not None else None,
-            "verilog": files,
-            "mem": mems,
-            "parameters": d.params,
-            "rom_bits": d.stats["rom_bits"],
-            "unique_weights": d.stats["unique_weights"],
-            "macs": d.stats["macs"],
-            "engine_macs": d.stats["engine_macs"],
-            "ideal_cycles": d.stats["dense_ideal_cycles"],
-            "dense_ideal_cycles": d.stats["dense_ideal_cycles"],
-            "model_cycles": model_cycles(d)["cycles_per_inference"],
-            "passes": len(d.plans),
-        }
+        desc = _desc("pixel", cfg, board, files, mems, d.params, d.stats)
+        desc.update(config=cfg.to_dict(), ideal_cycles=d.stats["dense_ideal_cycles"],
+                    dense_ideal_cycles=d.stats["dense_ideal_cycles"],
+                    model_cycles=model_cycles(d)["cycles_per_inference"], passes=len(d.plans))
         if board is not None:              # the resource model's prediction (synth compares)
             from .pixel.resources import Analysis, estimate
             desc["predicted"] = estimate(Analysis(graph), cfg, board.family).to_dict(

@@ -15,7 +15,7 @@ from ..errors import HfnError
 from .base import (GeneratorCost, HlsGenerator, RomImage, RtlGenerator, WeightQuant,
                    WeightSource)
 
-SOURCES = ("hfn", "stored", "smh")
+SOURCES = ("hfn", "stored", "rpg", "smh")
 
 REGISTRY: dict[str, WeightSource] = {}
 

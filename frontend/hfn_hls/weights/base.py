@@ -135,14 +135,20 @@ class WeightSource:
         with the reason if they are not of this source's form."""
         raise NotImplementedError
 
-    def mismatch(self, info: dict, w: np.ndarray) -> str | None:
+    def mismatch(self, info: dict, w: np.ndarray, meta: dict) -> str | None:
         """None if the integer weights ``w`` (OHWI) are what metadata layer ``info``
-        makes; else the reason (it names what differs)."""
+        makes; else the reason (it names what differs).  ``meta`` is the whole metadata:
+        sources with shared stores (rpg, smh) read them from ``meta["shared"]``."""
         raise NotImplementedError
 
     def params(self, info: dict, w: np.ndarray) -> dict:
         """The IR params of a layer whose weights ``w`` passed ``mismatch``."""
         raise NotImplementedError
+
+    def shared_stores(self, info: dict, meta: dict) -> dict:
+        """The shared stores (name -> JSON) metadata layer ``info`` reads, which the
+        importer copies from ``meta["shared"]`` into ``Graph.shared``; default: none."""
+        return {}
 
     # -- golden model --------------------------------------------------------------------
     def weights(self, layer: "Layer", graph: "Graph | None") -> np.ndarray:

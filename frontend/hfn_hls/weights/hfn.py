@@ -17,6 +17,7 @@ from .. import lfsr
 from .. import mask as maskpack
 from ..cpp import native, nested, nums
 from ..validate import Doc, Finite, NonNegInt, U32
+from ..ints import ceil_div
 from . import register
 from .base import GeneratorCost, HlsGenerator, RomImage, RtlGenerator, WeightSource
 
@@ -38,10 +39,6 @@ class _HfnParams(Doc):
     seed: U32
     mask: str = Field(pattern=r"^([0-9a-f]{2})*$")
     k: Finite = Field(ge=0, le=1)         # 0: unknown (IR version 1)
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 def mask_of(layer) -> np.ndarray:
@@ -136,7 +133,7 @@ class HfnSource(WeightSource):
         mag = float(mags[0]) if mags.size else 1.0
         return np.rint(w / mag).astype(np.int8).transpose(0, 2, 3, 1), mag   # OIHW -> OHWI
 
-    def mismatch(self, info: dict, w: np.ndarray) -> str | None:
+    def mismatch(self, info: dict, w: np.ndarray, meta: dict) -> str | None:
         nz = w != 0
         s = signs_of(info["seed"], w.shape)
         bad = int((s[nz] != w[nz]).sum()) + int((np.abs(w[nz]) != 1).sum())

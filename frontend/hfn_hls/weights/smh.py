@@ -28,6 +28,7 @@ import numpy as np
 
 from ..cpp import nested
 from ..errors import HfnError
+from ..ints import ceil_div, decode, encode
 from . import register
 from .base import GeneratorCost, HlsGenerator, RomImage, RtlGenerator, WeightSource, weight_width
 
@@ -36,23 +37,6 @@ MIN_RANK, MAX_RANK = 1, 1024        # the C++ / RTL dot-product counters; acc < 
 FACTOR_BITS = (2, 8)                # L, R: narrow signed integers of 2..8 bits
 WBITS = (2, 8)                      # requantised weight width
 MAX_SHIFT = 30
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def encode(m: np.ndarray) -> str:
-    """An integer matrix -> hex, one two's-complement byte per entry, row-major."""
-    return np.asarray(m, dtype=np.int64).astype(np.int8).reshape(-1).tobytes().hex()
-
-
-def decode(hexstr: str, shape) -> np.ndarray:
-    raw = np.frombuffer(bytes.fromhex(hexstr), dtype=np.int8)
-    n = int(np.prod(shape))
-    if raw.size != n:
-        raise ValueError(f"{raw.size} entries, the shape {list(shape)} has {n}")
-    return raw.astype(np.int64).reshape(tuple(shape))
 
 
 N_ALIGN = 64     # the trained models' n is a multiple of this (the Verilog generator's banks)
@@ -210,20 +194,19 @@ class SmhSource(WeightSource):
         return None
 
     # -- importer -------------------------------------------------------------------------
-    def _store(self, info: dict) -> dict:
-        stores = info.get("_shared") or {}
+    def _store(self, info: dict, meta: dict) -> dict:
+        stores = meta.get("shared") or {}
         name = info.get("store", KIND)
         if name not in stores:
             raise ValueError(f"the metadata has no shared store {name!r}")
         return stores[name]
 
     def check_metadata(self, info: dict, meta: dict) -> str | None:
-        info = dict(info, _shared=meta.get("shared", {}))
         for k in ("offset", "shift", "shape_oihw"):
             if k not in info:
                 return f"the SMH layer lacks {k!r}"
         try:
-            store = self._store(info)
+            store = self._store(info, meta)
         except ValueError as e:
             return str(e)
         reason = check_store(store)
@@ -245,9 +228,9 @@ class SmhSource(WeightSource):
             raise ValueError("SMH weights are not integers")
         return q.transpose(0, 2, 3, 1), 1.0                          # OIHW -> OHWI
 
-    def mismatch(self, info: dict, w: np.ndarray) -> str | None:
+    def mismatch(self, info: dict, w: np.ndarray, meta: dict) -> str | None:
         try:
-            ref = store_weights(self._store(info), int(info["offset"]), int(info["shift"]),
+            ref = store_weights(self._store(info, meta), int(info["offset"]), int(info["shift"]),
                                 w.shape)
         except ValueError as e:
             return str(e)
@@ -257,6 +240,10 @@ class SmhSource(WeightSource):
                     f"{info['offset']}, shift {info['shift']}): the factors do not reproduce "
                     "the weights")
         return None
+
+    def shared_stores(self, info: dict, meta: dict) -> dict:
+        name = info.get("store", KIND)
+        return {name: meta["shared"][name]}
 
     def params(self, info: dict, w: np.ndarray) -> dict:
         return {"store": info.get("store", KIND), "offset": int(info["offset"]),

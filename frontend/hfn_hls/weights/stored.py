@@ -31,29 +31,12 @@ import numpy as np
 from ..cpp import nested
 from ..ir.model import range_bits
 from . import register
+from ..ints import ceil_div, decode, encode
 from .base import (GeneratorCost, HlsGenerator, RomImage, RtlGenerator, WeightQuant,
                    WeightSource, weight_width)
 
 MIN_BITS, MAX_BITS = 2, 8
 _HEX = re.compile(r"(?:[0-9a-f]{2})*")
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def encode(w_ohwi: np.ndarray) -> str:
-    """Integer weights [co][kh][kw][ci] -> hex, one two's-complement byte each."""
-    return np.asarray(w_ohwi, dtype=np.int64).astype(np.int8).reshape(-1).tobytes().hex()
-
-
-def decode(hexstr: str, shape) -> np.ndarray:
-    """Inverse of ``encode``: int64 [co, kh, kw, ci]."""
-    raw = np.frombuffer(bytes.fromhex(hexstr), dtype=np.int8)
-    n = int(np.prod(shape))
-    if raw.size != n:
-        raise ValueError(f"{raw.size} weights, the shape {list(shape)} has {n}")
-    return raw.astype(np.int64).reshape(tuple(shape))
 
 
 def quantise(w: np.ndarray, q: WeightQuant) -> np.ndarray:
@@ -150,7 +133,7 @@ class StoredSource(WeightSource):
         q = quantise(w, quant)
         return q.transpose(0, 2, 3, 1), scale                        # OIHW -> OHWI
 
-    def mismatch(self, info: dict, w: np.ndarray) -> str | None:
+    def mismatch(self, info: dict, w: np.ndarray, meta: dict) -> str | None:
         lim = 1 << (int(info["bits"]) - 1)
         if w.size and (w.min() < -lim or w.max() >= lim):
             return f"weights outside the signed {info['bits']}-bit range"

