@@ -455,6 +455,7 @@ def test_cli_values_train(work, args, needle):
     (["csim", "{w}/prj", "-n", "-5"], "-n -5"),
     (["sim", "{w}/prj", "-n", "0"], "-n 0"),
     (["synth", "{w}/prj", "--open", "--freq", "nan"], "--freq"),
+    (["synth", "{w}/prj", "--open", "--no-pnr"], "--no-pnr"),
     (["report", "--preset", "nope"], "nope"),
 ])
 def test_cli_values_hardware(work, args, needle):
