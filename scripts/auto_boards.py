@@ -4,7 +4,7 @@ chooses for a network, its predicted resources (in the board family's units: LUT
 RAMB18 on Xilinx, LUT4 / DP16KD on ECP5) against the board, and the predicted frames/s
 (docs/rtl.md, "Automatic parallelism").  Model only: nothing is synthesised (the large
 Xilinx boards' designs are beyond what the WebAssembly Yosys holds; the test
-rtl_tests/test_rtl_pixel_auto.py checks the model against Yosys / nextpnr on two boards).
+rtl_tests/test_rtl_pixel_auto.py checks the model against Yosys on two boards).
 
     python scripts/auto_boards.py                 # digits preset, untrained, k = 0.5
     python scripts/auto_boards.py --ir g.json     # an IR of yours
