@@ -6,8 +6,8 @@ and at the largest pixel configurations within 64 and 256 MAC lanes: cycles per 
 (RTL simulation with --sim, bit-exact against the golden model; else the cycle model),
 frames/s at the board clock, LUT / FF / BRAM / DSP (Yosys synth_xilinx with --synth, else
 the resource model), the zero-skipping ratio against the dense ideal (MACs / lanes) for
-resnet20 and digits (k = 0.5), and the LUTs per MAC lane (slope between two stream counts,
-Yosys, with --slope).
+resnet20 and digits (k = 0.5), and the LUTs per MAC lane (with --slope: Yosys on digits at
+P16S2, P64S2 and P64S4, the slopes between them: more pixel lanes, more streams, both).
 
     python scripts/bench_engine.py                       # models only (seconds)
     python scripts/bench_engine.py --sim                 # + RTL simulation (long)
@@ -107,7 +107,7 @@ def main(argv=None) -> int:
                          "zero-skipping ratio at few streams)")
     ap.add_argument("--synth", action="store_true", help="measure resources with Yosys")
     ap.add_argument("--slope", action="store_true",
-                    help="LUTs per MAC lane: Yosys at P64 S2 and S4 on resnet20")
+                    help="LUTs per MAC lane: Yosys on digits at P16S2, P64S2, P64S4")
     ap.add_argument("-n", type=int, default=2, help="images per simulation")
     ap.add_argument("--work", help="work directory (default: a temporary one)")
     ap.add_argument("--json", help="write the rows to this file")
@@ -136,16 +136,23 @@ def main(argv=None) -> int:
         row["label"] = label
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
-    slope = None
+    slopes = {}
     if args.slope:
+        # digits at P16S2, P64S2, P64S4 (same network): more pixel lanes (P), more
+        # streams (S), and both; LUTs per MAC lane = the slope of Yosys LUTs between them
         from hfn_hls.rtl_backend.synth import run_open_synth
         lut = {}
-        for s in (2, 4):
-            cfg = PixelConfig(64, s)
+        for cfg in (PixelConfig(16, 2), PixelConfig(64, 2), PixelConfig(64, 4)):
             prj = work / f"slope_{cfg}"
-            write_rtl(r20, board, cfg, prj / "rtl")
-            lut[s] = run_open_synth(prj / "rtl", board, log=prj / "yosys.log")["lut"]
-        slope = (lut[4] - lut[2]) / (PixelConfig(64, 4).lanes - PixelConfig(64, 2).lanes)
+            write_rtl(dg, board, cfg, prj / "rtl")
+            lut[cfg] = run_open_synth(prj / "rtl", board, log=prj / "yosys.log")["lut"]
+            print(f"slope point digits {cfg} ({cfg.lanes} MAC lanes): {lut[cfg]} LUT",
+                  file=sys.stderr, flush=True)
+        a, b, c = lut
+        for name, lo, hi in (("P16S2 -> P64S2 (pixel lanes)", a, b),
+                             ("P64S2 -> P64S4 (streams)", b, c),
+                             ("P16S2 -> P64S4 (both)", a, c)):
+            slopes[name] = (lut[hi] - lut[lo]) / (hi.lanes - lo.lanes)
     # ---- the table
     print(f"{'network':10} {'config':10} {'lanes':>6} {'cycles':>9} {'source':7} "
           f"{'fps@' + format(board.clock_mhz, 'g') + 'MHz':>11} {'dense ideal':>11} "
@@ -158,10 +165,10 @@ def main(argv=None) -> int:
               f"{r.get('bram', r['pred_bram']):5d} {r.get('dsp', 0):4d} {src:6}  ({r['label']}"
               + (", bit-exact" if r.get("bit_exact") else
                  (", MISMATCHES" if "bit_exact" in r else "")) + ")")
-    if slope is not None:
-        print(f"LUTs per MAC lane (Yosys, resnet20, P64 S2 -> S4): {slope:.1f}")
+    for name, v in slopes.items():
+        print(f"LUTs per MAC lane (Yosys, digits, {name}): {v:.1f}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "lut_slope": slope}, indent=1))
+        Path(args.json).write_text(json.dumps({"rows": rows, "lut_slopes": slopes}, indent=1))
     return 0
 
 

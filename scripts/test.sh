@@ -6,7 +6,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup_env.sh"
 cd "$ROOT"
 set +e
-python -m pytest -p no:cacheprovider -q -rfE "$@"
+python -m pytest -p no:cacheprovider -q -rfE --durations=30 "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then
