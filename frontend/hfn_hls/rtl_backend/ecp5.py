@@ -42,7 +42,8 @@ LABEL = {"TRELLIS_COMB": "LUT (TRELLIS_COMB)", "TRELLIS_FF": "FF (TRELLIS_FF)",
          "TRELLIS_IO": "I/O pins (TRELLIS_IO)"}
 NAME_OF = {r: c for c, r in RESOURCE_OF.items()}
 BITSTREAM = f"{TOP}.bit"
-KEPT = ("synth.ys", "yosys.log", "stat.json", f"{TOP}.lpf", "nextpnr.log", "nextpnr_report.json", BITSTREAM)
+KEPT = ("synth.ys", "yosys.log", "stat.json", f"{TOP}.lpf", "nextpnr.log", "nextpnr_report.json",
+        BITSTREAM)
 
 
 def find_tool(script: str) -> str:
