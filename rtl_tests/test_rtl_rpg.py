@@ -142,13 +142,18 @@ def test_digits_rtl_bit_exact_on_24_images(tmp_path, rpg_digits_onnx):
     print("digits rpg RTL cycles", res["cycles_per_inference"], "ideal", res["ideal_cycles"])
 
 
-def test_resnet20_rtl_bit_exact_on_20_images(tmp_path):
+def test_resnet20_rtl_bit_exact(tmp_path):
+    """5 images by default (suite budget, as the SMH test); HFN_RPG_RTL_IMAGES=20 for the
+    issue's 20 (passed when RPG landed)."""
+    import os
+
     from hfn_hls.export import export_model
     from hfn_hls.train import init_model
 
+    n = int(os.environ.get("HFN_RPG_RTL_IMAGES", "5"))
     model = init_model("resnet20", tmp_path / "run", method="rpg", dof=0.02)
     g = build_ir(export_model(model, tmp_path / "model.onnx"))
-    images = np.random.default_rng(2).integers(0, 256, (20, 32, 32, 3))
+    images = np.random.default_rng(2).integers(0, 256, (n, 32, 32, 3))
     res = _simulate(g, tmp_path, images, "64", board="zcu104")
     print("resnet20 rpg RTL cycles", res["cycles_per_inference"], "ideal", res["ideal_cycles"])
 
